@@ -1,0 +1,441 @@
+//! [`Barrier`]: Python's `threading.Barrier`, on one packed state word.
+//!
+//! The protocol (states, transitions, orderings, races) is written down in `README.md` beside
+//! this file.
+
+use std::fmt;
+use std::panic::resume_unwind;
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+use crate::action::Action;
+use crate::builder::BarrierBuilder;
+use crate::error::{BrokenBarrierError, BrokenCause};
+use crate::state::{Phase, State};
+use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
+
+/// A reusable barrier for a fixed number of threads, with the semantics of Python's
+/// `threading.Barrier`.
+///
+/// `parties` threads call [`wait`](Barrier::wait); the last to arrive runs the optional action,
+/// then all of them are released together. Each `wait` returns the caller's arrival index in
+/// `0..parties` (the last arriver gets `parties - 1`). A timeout, [`abort`](Barrier::abort) or
+/// a panicking action breaks the barrier: every waiter of that generation, and every later
+/// caller until [`reset`](Barrier::reset), gets a [`BrokenBarrierError`].
+///
+/// `Barrier` is a cheap handle: clones share one barrier.
+///
+/// **Memory ordering**: everything a thread wrote before its `wait` of generation *k* is visible
+/// to every thread after its `wait` of generation *k* returns (whatever the outcome), and so is
+/// everything the action of generation *k* wrote.
+///
+/// # Examples
+///
+/// ```
+/// use barrier_core::Barrier;
+///
+/// let barrier = Barrier::new(3);
+/// let indices: Vec<usize> = std::thread::scope(|s| {
+///     let handles: Vec<_> = (0..3).map(|_| s.spawn(|| barrier.wait().unwrap())).collect();
+///     handles.into_iter().map(|h| h.join().unwrap()).collect()
+/// });
+/// let mut sorted = indices.clone();
+/// sorted.sort();
+/// assert_eq!(sorted, [0, 1, 2]);
+/// ```
+#[derive(Clone)]
+pub struct Barrier {
+    shared: Arc<Shared>,
+}
+
+/// What every handle of one barrier shares.
+struct Shared {
+    /// The packed [`State`]. Only ever changed by read-modify-write operations, so every
+    /// arrival's release heads a release sequence that the releasing CAS continues.
+    state: CachePadded<AtomicU64>,
+    /// Where waiters sleep; on its own cache line so arrivals do not bounce it.
+    parker: CachePadded<Parker>,
+    parties: usize,
+    action: Option<Action>,
+    default_timeout: Option<Duration>,
+    budget: Budget,
+}
+
+/// How an arrival joined its generation.
+enum Joined {
+    /// Not last: wait for the generation's outcome.
+    Waiting { generation: u64, index: usize },
+    /// Last, and the barrier has no action: the joining CAS released the generation.
+    Released,
+    /// Last, with an action to run before deciding the generation.
+    Complete { generation: u64 },
+}
+
+impl Barrier {
+    /// A barrier for `parties` threads, with no action, no timeout and the default algorithm
+    /// and wait policy.
+    ///
+    /// # Panics
+    ///
+    /// If `parties == 0`, or if `LOCKSTEP_WAIT` holds an unknown value; use
+    /// [`Barrier::builder`] to get these as a [`BuildError`](crate::BuildError) instead.
+    #[must_use]
+    pub fn new(parties: usize) -> Barrier {
+        match Barrier::builder(parties).build() {
+            Ok(barrier) => barrier,
+            Err(error) => panic!("Barrier::new({parties}): {error}"),
+        }
+    }
+
+    /// A builder for a barrier of `parties` threads.
+    pub fn builder(parties: usize) -> BarrierBuilder {
+        BarrierBuilder::new(parties)
+    }
+
+    pub(crate) fn from_parts(
+        parties: usize,
+        action: Option<Action>,
+        default_timeout: Option<Duration>,
+        budget: Budget,
+    ) -> Barrier {
+        let shared = Shared {
+            state: CachePadded::new(AtomicU64::new(State::INITIAL.bits())),
+            parker: CachePadded::new(Parker::default()),
+            parties,
+            action,
+            default_timeout,
+            budget,
+        };
+        Barrier { shared: Arc::new(shared) }
+    }
+
+    /// Waits until all parties have called `wait`, with the barrier's default timeout.
+    ///
+    /// Returns this thread's arrival index in `0..parties`; the last arriver gets
+    /// `parties - 1` and has run the action before anyone returns.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenBarrierError`] if the barrier is broken when this thread arrives, or breaks or is
+    /// reset before this generation is released. If this thread's timeout expires first, the
+    /// barrier breaks for everyone ([`BrokenCause::TimedOut`]) until [`reset`](Barrier::reset).
+    ///
+    /// # Panics
+    ///
+    /// Resumes the action's panic in the thread that ran it (the last arriver). Panics if called
+    /// from inside this barrier's own action.
+    #[inline]
+    pub fn wait(&self) -> Result<usize, BrokenBarrierError> {
+        self.wait_with(self.shared.default_timeout)
+    }
+
+    /// Like [`wait`](Barrier::wait), with `timeout` instead of the default. `Duration::ZERO`
+    /// breaks the barrier at once unless this thread is the last to arrive; `Duration::MAX`
+    /// waits forever.
+    ///
+    /// The timeout starts once this thread has joined a generation: time spent waiting for a
+    /// previous generation to finish its action or its reset does not count.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Barrier::wait).
+    #[inline]
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, BrokenBarrierError> {
+        self.wait_with(Some(timeout))
+    }
+
+    #[inline]
+    fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+        match self.join()? {
+            Joined::Waiting { generation, index } => self.await_outcome(generation, index, timeout),
+            Joined::Released => {
+                self.shared.parker.notify_all();
+                Ok(self.shared.parties - 1)
+            }
+            Joined::Complete { generation } => self.complete(generation),
+        }
+    }
+
+    /// Joins the filling generation with one CAS, first waiting out a running action or reset.
+    #[inline]
+    fn join(&self) -> Result<Joined, BrokenBarrierError> {
+        let shared = &*self.shared;
+        // Relaxed: a stale value only makes the CAS fail; the CAS orders.
+        let mut current = State::from_bits(shared.state.load(Ordering::Relaxed));
+        loop {
+            if current.phase() != Phase::Filling || current.count() >= shared.parties {
+                current = self.wait_until_joinable()?;
+            }
+            let index = current.count();
+            let last = index + 1 == shared.parties;
+            let releases = last && shared.action.is_none();
+            let next = if releases { current.next_generation() } else { current.joined() };
+            // AcqRel. Release: this arrival's earlier writes travel in the release sequence
+            // that the generation's releasing CAS ends, read by every waiter's Acquire poll.
+            // Acquire: the last arriver reads that sequence, so it (and its action) sees every
+            // earlier arrival's writes.
+            match shared.state.compare_exchange_weak(
+                current.bits(),
+                next.bits(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) if releases => return Ok(Joined::Released),
+                Ok(_) if last => return Ok(Joined::Complete { generation: current.generation() }),
+                Ok(_) => return Ok(Joined::Waiting { generation: current.generation(), index }),
+                Err(actual) => current = State::from_bits(actual),
+            }
+        }
+    }
+
+    /// Waits until a generation is filling with room for one more, or fails if the barrier is
+    /// broken. Not counted toward the caller's timeout.
+    #[cold]
+    fn wait_until_joinable(&self) -> Result<State, BrokenBarrierError> {
+        self.assert_not_in_action("wait");
+        let parties = self.shared.parties;
+        let joinable = wait_until(&self.shared.parker, self.shared.budget, None, || {
+            let state = self.load();
+            match state.phase() {
+                Phase::Broken => Some(Err(broken(state))),
+                Phase::Filling if state.count() < parties => Some(Ok(state)),
+                // A reset draining its waiters, or a full generation running its action.
+                _ => None,
+            }
+        });
+        joinable.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"))
+    }
+
+    /// Waits until generation `generation`, joined at `index`, is released or fails.
+    #[cold]
+    fn await_outcome(
+        &self,
+        generation: u64,
+        index: usize,
+        timeout: Option<Duration>,
+    ) -> Result<usize, BrokenBarrierError> {
+        let mut deadline = deadline_after(timeout);
+        loop {
+            let decided = wait_until(&self.shared.parker, self.shared.budget, deadline, || {
+                let state = self.load();
+                (!state.is_generation(generation) || state.phase() != Phase::Filling)
+                    .then_some(state)
+            });
+            match decided {
+                Ok(state) if !state.is_generation(generation) => return Ok(index),
+                Ok(_) => return Err(self.leave(generation)),
+                Err(TimedOut) => match self.break_on_timeout(generation) {
+                    Some(true) => return Ok(index),
+                    Some(false) => return Err(self.leave(generation)),
+                    // Everyone has arrived and the action runs: the generation's outcome is
+                    // the action's, so wait for it without a deadline (as CPython does).
+                    None => deadline = None,
+                },
+            }
+        }
+    }
+
+    /// This waiter's deadline passed: break the barrier unless the generation was decided or is
+    /// complete. `Some(true)`: released meanwhile; `Some(false)`: failed (this thread's timeout
+    /// or another reason), leave it; `None`: complete, the action decides.
+    #[cold]
+    fn break_on_timeout(&self, generation: u64) -> Option<bool> {
+        let parties = self.shared.parties;
+        let mut outcome = None;
+        let changed = self.transition(|state| {
+            if !state.is_generation(generation) {
+                outcome = Some(true);
+                None
+            } else if state.phase() != Phase::Filling {
+                outcome = Some(false);
+                None
+            } else if state.count() == parties {
+                outcome = None;
+                None
+            } else {
+                outcome = Some(false);
+                Some(state.failed(Phase::Broken, BrokenCause::TimedOut))
+            }
+        });
+        if changed.is_some() {
+            self.shared.parker.notify_all();
+        }
+        outcome
+    }
+
+    /// Leaves failed generation `generation`; the last to leave a reset starts the next
+    /// generation. Returns the error this waiter reports.
+    fn leave(&self, generation: u64) -> BrokenBarrierError {
+        let (before, after) = self
+            .transition(|state| {
+                debug_assert!(
+                    state.is_generation(generation) && state.phase() != Phase::Filling,
+                    "leaving generation {generation}, but the barrier is at {state:?}"
+                );
+                let left = state.left();
+                Some(if left.phase() == Phase::Resetting && left.count() == 0 {
+                    left.next_generation()
+                } else {
+                    left
+                })
+            })
+            .expect("leaving always changes the state");
+        if after.phase() == Phase::Filling {
+            // Arrivals wait for the reset to drain.
+            self.shared.parker.notify_all();
+        }
+        broken(before)
+    }
+
+    /// The last arriver runs the action, then releases the generation or, if the action
+    /// panicked, breaks it, and resumes the panic.
+    fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
+        let action = self.shared.action.as_ref().expect("only barriers with an action complete");
+        let outcome = action.run();
+        let decided = self.transition(|state| {
+            debug_assert!(state.is_generation(generation), "{state:?} moved on during the action");
+            (state.phase() == Phase::Filling).then(|| match outcome {
+                Ok(()) => state.next_generation(),
+                Err(_) => state.failed(Phase::Broken, BrokenCause::ActionPanicked).left(),
+            })
+        });
+        let result = match decided {
+            Some(_) => {
+                self.shared.parker.notify_all();
+                match outcome {
+                    Ok(()) => Ok(self.shared.parties - 1),
+                    Err(_) => Err(BrokenBarrierError::new(BrokenCause::ActionPanicked)),
+                }
+            }
+            // abort() or reset() during the action decided the generation.
+            None => Err(self.leave(generation)),
+        };
+        if let Err(panic) = outcome {
+            resume_unwind(panic);
+        }
+        result
+    }
+
+    /// Returns the barrier to its empty state (Python's `reset()`).
+    ///
+    /// Threads waiting in the current generation get [`BrokenBarrierError`]
+    /// ([`BrokenCause::Reset`], or the break's cause if the barrier was broken); threads that
+    /// arrive meanwhile wait until those have left, then form a new generation. A broken
+    /// barrier with nobody inside is repaired at once. A reset with nobody waiting does nothing.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside this barrier's own action.
+    pub fn reset(&self) {
+        self.assert_not_in_action("reset");
+        let changed = self.transition(|state| match state.phase() {
+            Phase::Filling if state.count() == 0 => None,
+            Phase::Filling => Some(state.failed(Phase::Resetting, BrokenCause::Reset)),
+            Phase::Resetting => None,
+            Phase::Broken if state.count() == 0 => Some(state.next_generation()),
+            Phase::Broken => Some(state.failed(Phase::Resetting, cause_of(state))),
+        });
+        if changed.is_some() {
+            self.shared.parker.notify_all();
+        }
+    }
+
+    /// Breaks the barrier (Python's `abort()`): current waiters and every later `wait` get
+    /// [`BrokenBarrierError`] ([`BrokenCause::Aborted`]) until [`reset`](Barrier::reset).
+    ///
+    /// A generation already released is not affected: all its waiters return `Ok`.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside this barrier's own action.
+    pub fn abort(&self) {
+        self.assert_not_in_action("abort");
+        let changed = self.transition(|state| {
+            (state.phase() != Phase::Broken)
+                .then(|| state.failed(Phase::Broken, BrokenCause::Aborted))
+        });
+        if changed.is_some() {
+            self.shared.parker.notify_all();
+        }
+    }
+
+    /// The number of threads needed to pass the barrier.
+    #[must_use]
+    pub fn parties(&self) -> usize {
+        self.shared.parties
+    }
+
+    /// The number of threads waiting in the filling generation: 0 while a reset drains or the
+    /// barrier is broken, `parties` while the action runs.
+    #[must_use]
+    pub fn n_waiting(&self) -> usize {
+        let state = self.load();
+        if state.phase() == Phase::Filling {
+            state.count()
+        } else {
+            0
+        }
+    }
+
+    /// Whether the barrier is broken (Python's `broken`).
+    #[must_use]
+    pub fn is_broken(&self) -> bool {
+        self.load().phase() == Phase::Broken
+    }
+
+    /// Acquire: pairs with the AcqRel transitions, so a thread that sees a decision sees what
+    /// happened before it.
+    fn load(&self) -> State {
+        State::from_bits(self.shared.state.load(Ordering::Acquire))
+    }
+
+    /// Applies `step` until a CAS installs its result; `None` from `step` leaves the state
+    /// alone. Returns the `(before, after)` pair installed.
+    fn transition(&self, mut step: impl FnMut(State) -> Option<State>) -> Option<(State, State)> {
+        let mut current = self.load();
+        loop {
+            let next = step(current)?;
+            // AcqRel: every decision publishes what its thread saw (Release) and sees what
+            // the arrivals published (Acquire); see README.md, "Orderings".
+            match self.shared.state.compare_exchange_weak(
+                current.bits(),
+                next.bits(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some((current, next)),
+                Err(actual) => current = State::from_bits(actual),
+            }
+        }
+    }
+
+    fn assert_not_in_action(&self, operation: &str) {
+        if self.shared.action.as_ref().is_some_and(Action::is_running_here) {
+            panic!(
+                "Barrier::{operation} called from inside the barrier's own action: the action \
+                 runs while every party is inside the barrier, so this could never complete"
+            );
+        }
+    }
+}
+
+fn cause_of(state: State) -> BrokenCause {
+    state.cause().unwrap_or_else(|| unreachable!("a failed generation has a cause: {state:?}"))
+}
+
+fn broken(state: State) -> BrokenBarrierError {
+    BrokenBarrierError::new(cause_of(state))
+}
+
+impl fmt::Debug for Barrier {
+    /// `Barrier(waiters=N/P)` or `Barrier(broken)`, like Python's repr.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_broken() {
+            f.write_str("Barrier(broken)")
+        } else {
+            write!(f, "Barrier(waiters={}/{})", self.n_waiting(), self.parties())
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The errors of barrier-core.
+
+use std::error::Error;
+use std::fmt;
+
+/// Why a barrier was broken, carried by every [`BrokenBarrierError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BrokenCause {
+    /// [`Barrier::abort`](crate::Barrier::abort) was called.
+    Aborted,
+    /// [`Barrier::reset`](crate::Barrier::reset) was called while this thread was waiting.
+    Reset,
+    /// A waiter's timeout expired before the generation was complete.
+    TimedOut,
+    /// The barrier's action panicked.
+    ActionPanicked,
+}
+
+impl BrokenCause {
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            BrokenCause::Aborted => 1,
+            BrokenCause::Reset => 2,
+            BrokenCause::TimedOut => 3,
+            BrokenCause::ActionPanicked => 4,
+        }
+    }
+
+    pub(crate) const fn from_code(code: u8) -> Option<BrokenCause> {
+        match code {
+            1 => Some(BrokenCause::Aborted),
+            2 => Some(BrokenCause::Reset),
+            3 => Some(BrokenCause::TimedOut),
+            4 => Some(BrokenCause::ActionPanicked),
+            _ => None,
+        }
+    }
+}
+
+/// The barrier was broken, or reset, while this thread waited or before it arrived
+/// (Python's `threading.BrokenBarrierError`).
+///
+/// Every waiter of one generation gets the same outcome: either all of them return `Ok`, or all
+/// of them get this error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BrokenBarrierError {
+    cause: BrokenCause,
+}
+
+impl BrokenBarrierError {
+    pub(crate) const fn new(cause: BrokenCause) -> Self {
+        BrokenBarrierError { cause }
+    }
+
+    /// Why the barrier broke.
+    #[must_use]
+    pub const fn cause(&self) -> BrokenCause {
+        self.cause
+    }
+}
+
+impl fmt::Display for BrokenBarrierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.cause {
+            BrokenCause::Aborted => "barrier is broken: it was aborted",
+            BrokenCause::Reset => "barrier was reset while this thread waited",
+            BrokenCause::TimedOut => "barrier is broken: a waiter timed out",
+            BrokenCause::ActionPanicked => "barrier is broken: its action panicked",
+        })
+    }
+}
+
+impl Error for BrokenBarrierError {}
+
+/// A barrier could not be built from the builder's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `parties` was zero: a barrier needs at least one party.
+    ZeroParties,
+    /// `parties` exceeds what the state word can count.
+    TooManyParties {
+        /// The requested number.
+        parties: usize,
+        /// The largest supported number.
+        max: usize,
+    },
+    /// The environment variable `LOCKSTEP_WAIT` holds a value other than `spin`, `park` or
+    /// `adaptive`.
+    InvalidWaitPolicyEnv {
+        /// The value found.
+        value: String,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::ZeroParties => f.write_str("a barrier needs at least one party (parties == 0)"),
+            BuildError::TooManyParties { parties, max } => {
+                write!(f, "a barrier supports at most {max} parties, {parties} requested")
+            }
+            BuildError::InvalidWaitPolicyEnv { value } => write!(
+                f,
+                "LOCKSTEP_WAIT={value:?} is not a wait policy: use spin, park or adaptive"
+            ),
+        }
+    }
+}
+
+impl Error for BuildError {}

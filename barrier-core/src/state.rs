@@ -1,0 +1,178 @@
+//! The barrier's packed state word.
+
+use std::fmt;
+
+use crate::error::BrokenCause;
+
+/// What a generation is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Threads are arriving; `count` of them have joined (`count == parties` while the action
+    /// runs).
+    Filling,
+    /// `reset()` failed the generation; its `count` waiters are leaving, after which the next
+    /// generation starts filling.
+    Resetting,
+    /// Broken until `reset()`; `count` waiters of the failed generation have not left yet.
+    Broken,
+}
+
+/// The whole barrier state in one `u64`, so that joining, releasing, breaking and resetting are
+/// each a single atomic decision.
+///
+/// Layout, low bits first:
+///
+/// | bits                          | field  | meaning                                        |
+/// |-------------------------------|--------|------------------------------------------------|
+/// | `0 .. PHASE_SHIFT`            | count  | threads inside the current generation          |
+/// | `PHASE_SHIFT .. CAUSE_SHIFT`  | phase  | [`Phase`]                                      |
+/// | `CAUSE_SHIFT .. GEN_SHIFT`    | cause  | why it is resetting or broken ([`BrokenCause`])|
+/// | `GEN_SHIFT .. 64`             | gen    | generation number, wrapping                    |
+///
+/// The generation only advances when no thread of the old generation can still be waiting for
+/// its outcome undecided: at a release (all of them succeed, whatever happens later) and when the
+/// last waiter of a failed generation has left. A waiter therefore reads "generation moved" as
+/// "released" without ambiguity; see `README.md` for the argument and for the wrap-around bound.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct State(u64);
+
+const COUNT_BITS: u32 = 32;
+const PHASE_SHIFT: u32 = COUNT_BITS;
+const PHASE_BITS: u32 = 2;
+const CAUSE_SHIFT: u32 = PHASE_SHIFT + PHASE_BITS;
+const CAUSE_BITS: u32 = 3;
+const GEN_SHIFT: u32 = CAUSE_SHIFT + CAUSE_BITS;
+
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+const PHASE_MASK: u64 = ((1 << PHASE_BITS) - 1) << PHASE_SHIFT;
+const CAUSE_MASK: u64 = ((1 << CAUSE_BITS) - 1) << CAUSE_SHIFT;
+const GEN_ONE: u64 = 1 << GEN_SHIFT;
+
+/// The most parties a barrier can have: the count field must hold `parties` itself.
+pub(crate) const MAX_PARTIES: usize = u32::MAX as usize;
+
+// The generation keeps at least 24 bits so that wrap-around needs millions of generations
+// while one waiter is descheduled (see README.md, "Generation wrap-around").
+const _: () = assert!(64 - GEN_SHIFT >= 24);
+const _: () = assert!(MAX_PARTIES as u64 <= COUNT_MASK);
+
+impl State {
+    /// Generation 0, filling, nobody inside.
+    pub(crate) const INITIAL: State = State(0);
+
+    pub(crate) const fn from_bits(bits: u64) -> State {
+        State(bits)
+    }
+
+    pub(crate) const fn bits(self) -> u64 {
+        self.0
+    }
+
+    /// Threads inside the current generation.
+    pub(crate) fn count(self) -> usize {
+        (self.0 & COUNT_MASK) as usize
+    }
+
+    pub(crate) fn phase(self) -> Phase {
+        match (self.0 & PHASE_MASK) >> PHASE_SHIFT {
+            0 => Phase::Filling,
+            1 => Phase::Resetting,
+            2 => Phase::Broken,
+            other => unreachable!("invalid phase bits {other} in barrier state {:#x}", self.0),
+        }
+    }
+
+    /// Why the barrier is resetting or broken; `None` while filling.
+    pub(crate) fn cause(self) -> Option<BrokenCause> {
+        BrokenCause::from_code(((self.0 & CAUSE_MASK) >> CAUSE_SHIFT) as u8)
+    }
+
+    /// Generation number (wrapping); only compared for equality.
+    pub(crate) fn generation(self) -> u64 {
+        self.0 >> GEN_SHIFT
+    }
+
+    /// Whether `self` still belongs to generation `generation` (see [`State::generation`]).
+    pub(crate) fn is_generation(self, generation: u64) -> bool {
+        self.generation() == generation
+    }
+
+    /// One more thread joined.
+    pub(crate) fn joined(self) -> State {
+        debug_assert!(self.count() < MAX_PARTIES, "barrier count overflow in {self:?}");
+        State(self.0 + 1)
+    }
+
+    /// One thread of a failed generation left.
+    pub(crate) fn left(self) -> State {
+        debug_assert!(self.count() > 0, "leaving a barrier nobody is inside: {self:?}");
+        debug_assert!(self.phase() != Phase::Filling, "leaving a filling generation: {self:?}");
+        State(self.0 - 1)
+    }
+
+    /// The next generation, filling and empty.
+    pub(crate) fn next_generation(self) -> State {
+        State((self.0 & !(COUNT_MASK | PHASE_MASK | CAUSE_MASK)).wrapping_add(GEN_ONE))
+    }
+
+    /// Same generation and count, now in `phase` because of `cause`.
+    pub(crate) fn failed(self, phase: Phase, cause: BrokenCause) -> State {
+        debug_assert!(phase != Phase::Filling, "a failed generation cannot be filling");
+        let phase_bits = match phase {
+            Phase::Filling => 0,
+            Phase::Resetting => 1,
+            Phase::Broken => 2,
+        };
+        State(
+            (self.0 & !(PHASE_MASK | CAUSE_MASK))
+                | (phase_bits << PHASE_SHIFT)
+                | (u64::from(cause.code()) << CAUSE_SHIFT),
+        )
+    }
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("generation", &self.generation())
+            .field("phase", &self.phase())
+            .field("cause", &self.cause())
+            .field("count", &self.count())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip() {
+        let s = State::INITIAL.joined().joined();
+        assert_eq!((s.count(), s.phase(), s.cause(), s.generation()), (2, Phase::Filling, None, 0));
+        let broken = s.failed(Phase::Broken, BrokenCause::TimedOut);
+        assert_eq!(broken.phase(), Phase::Broken);
+        assert_eq!(broken.cause(), Some(BrokenCause::TimedOut));
+        assert_eq!(broken.count(), 2);
+        let left = broken.left();
+        assert_eq!((left.count(), left.cause()), (1, Some(BrokenCause::TimedOut)));
+        let next = left.next_generation();
+        assert_eq!((next.count(), next.phase(), next.cause(), next.generation()), (0, Phase::Filling, None, 1));
+    }
+
+    #[test]
+    fn generation_wraps_without_touching_other_fields() {
+        let last = State::from_bits(u64::MAX & !(COUNT_MASK | PHASE_MASK | CAUSE_MASK));
+        let wrapped = last.next_generation();
+        assert_eq!(wrapped, State::INITIAL);
+    }
+
+    #[test]
+    fn debug_decodes_the_word() {
+        let s = State::INITIAL.joined().failed(Phase::Resetting, BrokenCause::Reset);
+        assert_eq!(
+            format!("{s:?}"),
+            "State { generation: 0, phase: Resetting, cause: Some(Reset), count: 1 }"
+        );
+    }
+}

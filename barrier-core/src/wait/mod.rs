@@ -1,0 +1,63 @@
+//! Waiting: spin, then yield, then park, with an optional deadline. The only module of
+//! barrier-core that makes system calls (through `yield_now`, the clock and the parker).
+
+mod parker;
+mod policy;
+
+use std::time::{Duration, Instant};
+
+pub(crate) use parker::{Parker, TimedOut};
+pub(crate) use policy::{usable_cores, Budget};
+pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
+
+use crate::sync::{spin_loop, yield_now};
+
+/// Spin iterations between two readings of the clock while a deadline is set: reading it costs
+/// about as much as a `spin_loop`, so this keeps the clock at a few percent of the spin.
+const DEADLINE_CHECK_INTERVAL: u32 = 32;
+
+/// The deadline `timeout` from now; `None` ("wait forever") when it does not fit in an
+/// `Instant`, as with `Duration::MAX`.
+pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|timeout| Instant::now().checked_add(timeout))
+}
+
+fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// Polls until `poll` returns `Some`: first between `spin_loop`s, then between yields, then
+/// parked in `parker`, as `budget` says. Fails with [`TimedOut`] once `deadline` has passed.
+///
+/// `poll` must be cheap and must load the state it watches with (at least) `Acquire` ordering.
+#[cold]
+pub(crate) fn wait_until<T>(
+    parker: &Parker,
+    budget: Budget,
+    deadline: Option<Instant>,
+    mut poll: impl FnMut() -> Option<T>,
+) -> Result<T, TimedOut> {
+    loop {
+        for spin in 0..budget.spins {
+            if let Some(ready) = poll() {
+                return Ok(ready);
+            }
+            if spin % DEADLINE_CHECK_INTERVAL == 0 && expired(deadline) {
+                return Err(TimedOut);
+            }
+            spin_loop();
+        }
+        for _ in 0..budget.yields {
+            if let Some(ready) = poll() {
+                return Ok(ready);
+            }
+            if expired(deadline) {
+                return Err(TimedOut);
+            }
+            yield_now();
+        }
+        if budget.parks {
+            return parker.park(deadline, poll);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! How long a waiter spins and yields before it parks.
+
+use std::env;
+
+use crate::error::BuildError;
+
+/// How a thread waits for the others at a barrier.
+///
+/// Set it with [`BarrierBuilder::wait_policy`](crate::BarrierBuilder::wait_policy); without it the
+/// environment variable `LOCKSTEP_WAIT` (`spin`, `park` or `adaptive`) decides, and without that,
+/// [`WaitPolicy::Adaptive`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WaitPolicy {
+    /// Spin, yielding to the scheduler between bursts; never park. The lowest latency when every
+    /// thread owns a core; burns a core per waiter while it waits.
+    Spin,
+    /// Park (futex wait) as soon as the barrier is not ready. The cheapest in CPU, the slowest to
+    /// wake.
+    Park,
+    /// Spin for a bounded budget, then yield, then park. The budget shrinks when the barrier has
+    /// more parties than the process has usable cores, so oversubscribed teams hand their cores
+    /// over quickly.
+    #[default]
+    Adaptive,
+}
+
+/// The environment variable that chooses the wait policy when the builder does not.
+pub const WAIT_POLICY_ENV: &str = "LOCKSTEP_WAIT";
+
+impl WaitPolicy {
+    /// Reads [`WAIT_POLICY_ENV`]: `Ok(None)` when unset or empty.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::InvalidWaitPolicyEnv`] when the variable holds anything other than `spin`,
+    /// `park` or `adaptive` (case-insensitive).
+    pub fn from_env() -> Result<Option<WaitPolicy>, BuildError> {
+        match env::var(WAIT_POLICY_ENV) {
+            Ok(value) => WaitPolicy::parse(&value),
+            Err(env::VarError::NotPresent) => Ok(None),
+            Err(env::VarError::NotUnicode(raw)) => Err(BuildError::InvalidWaitPolicyEnv {
+                value: raw.to_string_lossy().into_owned(),
+            }),
+        }
+    }
+
+    fn parse(value: &str) -> Result<Option<WaitPolicy>, BuildError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
+            "spin" => Ok(Some(WaitPolicy::Spin)),
+            "park" => Ok(Some(WaitPolicy::Park)),
+            "adaptive" => Ok(Some(WaitPolicy::Adaptive)),
+            _ => Err(BuildError::InvalidWaitPolicyEnv { value: value.to_owned() }),
+        }
+    }
+
+    /// The builder's choice, else the environment's, else `Adaptive`.
+    pub(crate) fn resolve(chosen: Option<WaitPolicy>) -> Result<WaitPolicy, BuildError> {
+        match chosen {
+            Some(policy) => Ok(policy),
+            None => Ok(WaitPolicy::from_env()?.unwrap_or_default()),
+        }
+    }
+}
+
+/// `spin_loop` iterations before the first yield when every party can have a core. A
+/// `spin_loop` (x86 `pause`) takes 10-40 ns, so this is roughly 20-80 us: longer than a whole
+/// phase of a fine-grained stencil (where the next arrival comes soon), short enough that a
+/// thread left alone parks well within a millisecond.
+const SPIN_LIMIT: u32 = 1 << 11;
+/// `yield_now` calls after spinning, before parking, when every party can have a core.
+const YIELD_LIMIT: u32 = 8;
+/// `spin_loop` iterations when parties outnumber cores: the thread we wait for may need this
+/// very core, so spinning is mostly wasted; a few iterations catch an arrival already in flight.
+const OVERSUBSCRIBED_SPIN_LIMIT: u32 = 16;
+/// `yield_now` calls when parties outnumber cores: each one lets a not-yet-arrived thread run,
+/// which is what completes the generation; a yield with nothing else runnable is a ~0.2 us
+/// syscall, so even a lone waiter parks within tens of microseconds.
+const OVERSUBSCRIBED_YIELD_LIMIT: u32 = 64;
+
+/// How many times a waiter polls in each stage before moving to the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Budget {
+    /// Polls separated by `spin_loop` (under [`WaitPolicy::Spin`], per burst between yields).
+    pub(crate) spins: u32,
+    /// Polls separated by `yield_now`.
+    pub(crate) yields: u32,
+    /// Whether the waiter parks after its yields (otherwise it spins and yields forever).
+    pub(crate) parks: bool,
+}
+
+impl Budget {
+    /// The budget of `policy` for a barrier of `parties` threads in a process that may use
+    /// `cores` cores.
+    pub(crate) fn new(policy: WaitPolicy, parties: usize, cores: usize) -> Budget {
+        if cfg!(lockstep_loom) {
+            // Shrunk so loom explores the park path instead of long spin sequences.
+            return Budget { spins: 1, yields: 1, parks: policy != WaitPolicy::Spin };
+        }
+        let oversubscribed = parties > cores;
+        match policy {
+            WaitPolicy::Spin => Budget { spins: SPIN_LIMIT, yields: 1, parks: false },
+            WaitPolicy::Park => Budget { spins: 0, yields: 0, parks: true },
+            WaitPolicy::Adaptive if oversubscribed => Budget {
+                spins: OVERSUBSCRIBED_SPIN_LIMIT,
+                yields: OVERSUBSCRIBED_YIELD_LIMIT,
+                parks: true,
+            },
+            WaitPolicy::Adaptive => Budget { spins: SPIN_LIMIT, yields: YIELD_LIMIT, parks: true },
+        }
+    }
+}
+
+/// Cores this process may run on (respects the affinity mask and cgroup quotas).
+pub(crate) fn usable_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_policies_case_insensitively() {
+        assert_eq!(WaitPolicy::parse("Spin"), Ok(Some(WaitPolicy::Spin)));
+        assert_eq!(WaitPolicy::parse(" park "), Ok(Some(WaitPolicy::Park)));
+        assert_eq!(WaitPolicy::parse("ADAPTIVE"), Ok(Some(WaitPolicy::Adaptive)));
+        assert_eq!(WaitPolicy::parse(""), Ok(None));
+        assert_eq!(
+            WaitPolicy::parse("fast"),
+            Err(BuildError::InvalidWaitPolicyEnv { value: "fast".into() })
+        );
+    }
+
+    #[test]
+    fn builder_choice_wins() {
+        assert_eq!(WaitPolicy::resolve(Some(WaitPolicy::Park)), Ok(WaitPolicy::Park));
+    }
+
+    #[test]
+    #[cfg(not(lockstep_loom))]
+    fn oversubscription_shrinks_the_spin_budget() {
+        let fits = Budget::new(WaitPolicy::Adaptive, 2, 2);
+        let over = Budget::new(WaitPolicy::Adaptive, 16, 2);
+        assert!(over.spins < fits.spins);
+        assert!(fits.parks && over.parks);
+        assert!(!Budget::new(WaitPolicy::Spin, 16, 2).parks);
+        assert_eq!(Budget::new(WaitPolicy::Park, 2, 2).spins, 0);
+    }
+}
