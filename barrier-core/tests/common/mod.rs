@@ -1,0 +1,38 @@
+//! Helpers shared by barrier-core's integration tests.
+#![allow(dead_code)]
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Runs `body` on its own thread and fails the test if it does not finish within `limit`, so a
+/// hang fails instead of freezing CI. Panics in `body` propagate.
+pub fn with_watchdog<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Send + 'static) -> R {
+    let (done, finished) = mpsc::channel();
+    let worker = thread::spawn(move || {
+        let result = body();
+        let _ = done.send(());
+        result
+    });
+    match finished.recv_timeout(limit) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("watchdog: test body still running after {limit:?}: a barrier hung")
+        }
+    }
+}
+
+/// Polls `condition` until it holds, failing after `limit` (a hang guard, not a timing test).
+pub fn eventually(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "timed out waiting until {what}");
+        thread::yield_now();
+    }
+}
+
+/// A generous bound for anything that should take microseconds.
+pub const HANG: Duration = Duration::from_secs(30);
