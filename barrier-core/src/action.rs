@@ -23,7 +23,10 @@ pub(crate) struct Action {
 
 impl Action {
     pub(crate) fn new(closure: Box<dyn FnMut() + Send>) -> Action {
-        Action { closure: Mutex::new(closure), runner: AtomicUsize::new(0) }
+        Action {
+            closure: Mutex::new(closure),
+            runner: AtomicUsize::new(0),
+        }
     }
 
     /// Runs the action, catching a panic so the caller can first break the barrier and then
@@ -31,7 +34,8 @@ impl Action {
     pub(crate) fn run(&self) -> Result<(), Panic> {
         let mut closure = self.closure.lock().unwrap_or_else(PoisonError::into_inner);
         // Relaxed: only this thread compares the marker with its own (see `is_running_here`).
-        self.runner.store(current_thread_marker(), Ordering::Relaxed);
+        self.runner
+            .store(current_thread_marker(), Ordering::Relaxed);
         let outcome = catch_unwind(AssertUnwindSafe(|| (*closure)()));
         self.runner.store(0, Ordering::Relaxed);
         outcome

@@ -108,7 +108,9 @@ impl Barrier {
             default_timeout,
             budget,
         };
-        Barrier { shared: Arc::new(shared) }
+        Barrier {
+            shared: Arc::new(shared),
+        }
     }
 
     /// Waits until all parties have called `wait`, with the barrier's default timeout.
@@ -171,7 +173,11 @@ impl Barrier {
             let index = current.count();
             let last = index + 1 == shared.parties;
             let releases = last && shared.action.is_none();
-            let next = if releases { current.next_generation() } else { current.joined() };
+            let next = if releases {
+                current.next_generation()
+            } else {
+                current.joined()
+            };
             // AcqRel. Release: this arrival's earlier writes travel in the release sequence
             // that the generation's releasing CAS ends, read by every waiter's Acquire poll.
             // Acquire: the last arriver reads that sequence, so it (and its action) sees every
@@ -183,8 +189,17 @@ impl Barrier {
                 Ordering::Relaxed,
             ) {
                 Ok(_) if releases => return Ok(Joined::Released),
-                Ok(_) if last => return Ok(Joined::Complete { generation: current.generation() }),
-                Ok(_) => return Ok(Joined::Waiting { generation: current.generation(), index }),
+                Ok(_) if last => {
+                    return Ok(Joined::Complete {
+                        generation: current.generation(),
+                    })
+                }
+                Ok(_) => {
+                    return Ok(Joined::Waiting {
+                        generation: current.generation(),
+                        index,
+                    })
+                }
                 Err(actual) => current = State::from_bits(actual),
             }
         }
@@ -292,13 +307,22 @@ impl Barrier {
     /// The last arriver runs the action, then releases the generation or, if the action
     /// panicked, breaks it, and resumes the panic.
     fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
-        let action = self.shared.action.as_ref().expect("only barriers with an action complete");
+        let action = self
+            .shared
+            .action
+            .as_ref()
+            .expect("only barriers with an action complete");
         let outcome = action.run();
         let decided = self.transition(|state| {
-            debug_assert!(state.is_generation(generation), "{state:?} moved on during the action");
+            debug_assert!(
+                state.is_generation(generation),
+                "{state:?} moved on during the action"
+            );
             (state.phase() == Phase::Filling).then(|| match outcome {
                 Ok(()) => state.next_generation(),
-                Err(_) => state.failed(Phase::Broken, BrokenCause::ActionPanicked).left(),
+                Err(_) => state
+                    .failed(Phase::Broken, BrokenCause::ActionPanicked)
+                    .left(),
             })
         });
         let result = match decided {
@@ -412,7 +436,12 @@ impl Barrier {
     }
 
     fn assert_not_in_action(&self, operation: &str) {
-        if self.shared.action.as_ref().is_some_and(Action::is_running_here) {
+        if self
+            .shared
+            .action
+            .as_ref()
+            .is_some_and(Action::is_running_here)
+        {
             panic!(
                 "Barrier::{operation} called from inside the barrier's own action: the action \
                  runs while every party is inside the barrier, so this could never complete"
@@ -422,7 +451,9 @@ impl Barrier {
 }
 
 fn cause_of(state: State) -> BrokenCause {
-    state.cause().unwrap_or_else(|| unreachable!("a failed generation has a cause: {state:?}"))
+    state
+        .cause()
+        .unwrap_or_else(|| unreachable!("a failed generation has a cause: {state:?}"))
 }
 
 fn broken(state: State) -> BrokenBarrierError {
@@ -435,7 +466,12 @@ impl fmt::Debug for Barrier {
         if self.is_broken() {
             f.write_str("Barrier(broken)")
         } else {
-            write!(f, "Barrier(waiters={}/{})", self.n_waiting(), self.parties())
+            write!(
+                f,
+                "Barrier(waiters={}/{})",
+                self.n_waiting(),
+                self.parties()
+            )
         }
     }
 }

@@ -56,7 +56,13 @@ pub struct BarrierBuilder {
 
 impl BarrierBuilder {
     pub(crate) fn new(parties: usize) -> BarrierBuilder {
-        BarrierBuilder { parties, action: None, timeout: None, algorithm: Algorithm::Auto, wait_policy: None }
+        BarrierBuilder {
+            parties,
+            action: None,
+            timeout: None,
+            algorithm: Algorithm::Auto,
+            wait_policy: None,
+        }
     }
 
     /// Code run once per generation by the last arriving thread, after everyone has arrived
@@ -103,7 +109,10 @@ impl BarrierBuilder {
             return Err(BuildError::ZeroParties);
         }
         if self.parties > MAX_PARTIES {
-            return Err(BuildError::TooManyParties { parties: self.parties, max: MAX_PARTIES });
+            return Err(BuildError::TooManyParties {
+                parties: self.parties,
+                max: MAX_PARTIES,
+            });
         }
         let policy = WaitPolicy::resolve(self.wait_policy)?;
         let budget = Budget::new(policy, self.parties, usable_cores());

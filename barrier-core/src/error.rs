@@ -97,9 +97,14 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::ZeroParties => f.write_str("a barrier needs at least one party (parties == 0)"),
+            BuildError::ZeroParties => {
+                f.write_str("a barrier needs at least one party (parties == 0)")
+            }
             BuildError::TooManyParties { parties, max } => {
-                write!(f, "a barrier supports at most {max} parties, {parties} requested")
+                write!(
+                    f,
+                    "a barrier supports at most {max} parties, {parties} requested"
+                )
             }
             BuildError::InvalidWaitPolicyEnv { value } => write!(
                 f,

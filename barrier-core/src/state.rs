@@ -99,14 +99,23 @@ impl State {
 
     /// One more thread joined.
     pub(crate) fn joined(self) -> State {
-        debug_assert!(self.count() < MAX_PARTIES, "barrier count overflow in {self:?}");
+        debug_assert!(
+            self.count() < MAX_PARTIES,
+            "barrier count overflow in {self:?}"
+        );
         State(self.0 + 1)
     }
 
     /// One thread of a failed generation left.
     pub(crate) fn left(self) -> State {
-        debug_assert!(self.count() > 0, "leaving a barrier nobody is inside: {self:?}");
-        debug_assert!(self.phase() != Phase::Filling, "leaving a filling generation: {self:?}");
+        debug_assert!(
+            self.count() > 0,
+            "leaving a barrier nobody is inside: {self:?}"
+        );
+        debug_assert!(
+            self.phase() != Phase::Filling,
+            "leaving a filling generation: {self:?}"
+        );
         State(self.0 - 1)
     }
 
@@ -117,7 +126,10 @@ impl State {
 
     /// Same generation and count, now in `phase` because of `cause`.
     pub(crate) fn failed(self, phase: Phase, cause: BrokenCause) -> State {
-        debug_assert!(phase != Phase::Filling, "a failed generation cannot be filling");
+        debug_assert!(
+            phase != Phase::Filling,
+            "a failed generation cannot be filling"
+        );
         let phase_bits = match phase {
             Phase::Filling => 0,
             Phase::Resetting => 1,
@@ -149,27 +161,38 @@ mod tests {
     #[test]
     fn fields_round_trip() {
         let s = State::INITIAL.joined().joined();
-        assert_eq!((s.count(), s.phase(), s.cause(), s.generation()), (2, Phase::Filling, None, 0));
+        assert_eq!(
+            (s.count(), s.phase(), s.cause(), s.generation()),
+            (2, Phase::Filling, None, 0)
+        );
         let broken = s.failed(Phase::Broken, BrokenCause::TimedOut);
         assert_eq!(broken.phase(), Phase::Broken);
         assert_eq!(broken.cause(), Some(BrokenCause::TimedOut));
         assert_eq!(broken.count(), 2);
         let left = broken.left();
-        assert_eq!((left.count(), left.cause()), (1, Some(BrokenCause::TimedOut)));
+        assert_eq!(
+            (left.count(), left.cause()),
+            (1, Some(BrokenCause::TimedOut))
+        );
         let next = left.next_generation();
-        assert_eq!((next.count(), next.phase(), next.cause(), next.generation()), (0, Phase::Filling, None, 1));
+        assert_eq!(
+            (next.count(), next.phase(), next.cause(), next.generation()),
+            (0, Phase::Filling, None, 1)
+        );
     }
 
     #[test]
     fn generation_wraps_without_touching_other_fields() {
-        let last = State::from_bits(u64::MAX & !(COUNT_MASK | PHASE_MASK | CAUSE_MASK));
+        let last = State::from_bits(!(COUNT_MASK | PHASE_MASK | CAUSE_MASK));
         let wrapped = last.next_generation();
         assert_eq!(wrapped, State::INITIAL);
     }
 
     #[test]
     fn debug_decodes_the_word() {
-        let s = State::INITIAL.joined().failed(Phase::Resetting, BrokenCause::Reset);
+        let s = State::INITIAL
+            .joined()
+            .failed(Phase::Resetting, BrokenCause::Reset);
         assert_eq!(
             format!("{s:?}"),
             "State { generation: 0, phase: Resetting, cause: Some(Reset), count: 1 }"

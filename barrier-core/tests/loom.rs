@@ -26,7 +26,10 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 }
 
 fn barrier(parties: usize) -> Barrier {
-    Barrier::builder(parties).wait_policy(WaitPolicy::Park).build().unwrap()
+    Barrier::builder(parties)
+        .wait_policy(WaitPolicy::Park)
+        .build()
+        .unwrap()
 }
 
 /// One decision per generation: all `Ok` with distinct indices, or all `Err` with one cause.
@@ -36,7 +39,10 @@ fn assert_one_outcome(outcomes: &[Outcome]) {
         indices.sort_unstable();
         assert_eq!(indices, (0..outcomes.len()).collect::<Vec<_>>());
     } else {
-        assert!(outcomes.iter().all(Result::is_err), "mixed outcomes: {outcomes:?}");
+        assert!(
+            outcomes.iter().all(Result::is_err),
+            "mixed outcomes: {outcomes:?}"
+        );
     }
 }
 
@@ -117,7 +123,10 @@ fn abort_racing_the_release() {
         if let Err(error) = &outcomes[0] {
             assert_eq!(error.cause(), BrokenCause::Aborted);
         }
-        assert!(barrier.is_broken(), "abort leaves the barrier broken either way");
+        assert!(
+            barrier.is_broken(),
+            "abort leaves the barrier broken either way"
+        );
     });
 }
 
@@ -130,7 +139,10 @@ fn abort_wakes_a_lone_waiter() {
             thread::spawn(move || barrier.wait())
         };
         barrier.abort();
-        assert_eq!(waiter.join().unwrap().unwrap_err().cause(), BrokenCause::Aborted);
+        assert_eq!(
+            waiter.join().unwrap().unwrap_err().cause(),
+            BrokenCause::Aborted
+        );
     });
 }
 
@@ -155,7 +167,10 @@ fn reset_racing_an_arrival() {
             }
             // The second arrived first and timed out; the first found the barrier broken.
             (Err(a), Err(b)) => {
-                assert_eq!((a.cause(), b.cause()), (BrokenCause::TimedOut, BrokenCause::TimedOut))
+                assert_eq!(
+                    (a.cause(), b.cause()),
+                    (BrokenCause::TimedOut, BrokenCause::TimedOut)
+                )
             }
             other => panic!("inconsistent outcomes {other:?}"),
         }
@@ -184,7 +199,7 @@ fn timeout_during_the_action_is_ignored() {
     model(|| {
         let barrier = Barrier::builder(2)
             .wait_policy(WaitPolicy::Park)
-            .action(|| thread::yield_now())
+            .action(thread::yield_now)
             .build()
             .unwrap();
         let waiter = {
@@ -216,10 +231,17 @@ fn abort_reset_then_reuse() {
             assert_eq!(mine.map(|m| m + index), Ok(1));
             assert!(second.is_err(), "a lone second wait cannot pass");
         } else if let Ok(mine) = mine {
-            assert_eq!(second.map(|s| s + mine), Ok(1), "mine paired with the second wait");
+            assert_eq!(
+                second.map(|s| s + mine),
+                Ok(1),
+                "mine paired with the second wait"
+            );
         }
-        assert!(!barrier.is_broken() || [first, second, mine].iter().any(|o| o
-            .as_ref()
-            .is_err_and(|e| e.cause() == BrokenCause::TimedOut)));
+        assert!(
+            !barrier.is_broken()
+                || [first, second, mine].iter().any(|o| o
+                    .as_ref()
+                    .is_err_and(|e| e.cause() == BrokenCause::TimedOut))
+        );
     });
 }

@@ -65,7 +65,11 @@ fn wait_returns_a_permutation_and_the_last_arriver_runs_the_action() {
             let results = run_threads(N, |_| (barrier.wait().unwrap(), thread::current().id()));
             assert_permutation(results.iter().map(|r| r.0).collect(), N);
             let last = results.iter().find(|r| r.0 == N - 1).unwrap().1;
-            assert_eq!(runner.lock().unwrap().take(), Some(last), "the last arriver runs the action");
+            assert_eq!(
+                runner.lock().unwrap().take(),
+                Some(last),
+                "the last arriver runs the action"
+            );
         }
     });
 }
@@ -128,7 +132,11 @@ fn abort_breaks_current_and_future_waiters() {
             assert_eq!(result.unwrap_err().cause(), BrokenCause::Aborted);
         }
         assert!(barrier.is_broken());
-        assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::Aborted, "fails at once");
+        assert_eq!(
+            barrier.wait().unwrap_err().cause(),
+            BrokenCause::Aborted,
+            "fails at once"
+        );
         assert_eq!(barrier.n_waiting(), 0);
     });
 }
@@ -236,7 +244,10 @@ fn timeout_breaks_the_barrier_for_everyone_until_reset() {
 #[test]
 fn default_timeout_applies_to_wait() {
     with_watchdog(HANG, || {
-        let barrier = Barrier::builder(2).timeout(Duration::from_millis(5)).build().unwrap();
+        let barrier = Barrier::builder(2)
+            .timeout(Duration::from_millis(5))
+            .build()
+            .unwrap();
         assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::TimedOut);
         assert!(barrier.is_broken());
     });
@@ -246,7 +257,10 @@ fn default_timeout_applies_to_wait() {
 fn zero_timeout_breaks_at_once_unless_last() {
     with_watchdog(HANG, || {
         let barrier = Barrier::new(2);
-        assert_eq!(barrier.wait_timeout(Duration::ZERO).unwrap_err().cause(), BrokenCause::TimedOut);
+        assert_eq!(
+            barrier.wait_timeout(Duration::ZERO).unwrap_err().cause(),
+            BrokenCause::TimedOut
+        );
         barrier.reset();
         // The last arriver never uses its timeout.
         let results = run_threads(2, |i| {
@@ -267,7 +281,10 @@ fn huge_timeouts_mean_no_deadline() {
         for timeout in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
             let barrier = Barrier::builder(2).timeout(timeout).build().unwrap();
             assert_permutation(run_threads(2, |_| barrier.wait().unwrap()), 2);
-            assert_permutation(run_threads(2, |_| barrier.wait_timeout(timeout).unwrap()), 2);
+            assert_permutation(
+                run_threads(2, |_| barrier.wait_timeout(timeout).unwrap()),
+                2,
+            );
         }
     });
 }
@@ -336,7 +353,10 @@ fn debug_is_like_pythons_repr() {
 #[test]
 fn action_panic_breaks_the_barrier_and_resumes_in_the_last_arriver() {
     with_watchdog(HANG, || {
-        let barrier = Barrier::builder(3).action(|| panic!("action failed")).build().unwrap();
+        let barrier = Barrier::builder(3)
+            .action(|| panic!("action failed"))
+            .build()
+            .unwrap();
         let results = run_threads(3, |_| catch_unwind(AssertUnwindSafe(|| barrier.wait())));
         let mut panicked = 0;
         for result in results {
@@ -350,7 +370,10 @@ fn action_panic_breaks_the_barrier_and_resumes_in_the_last_arriver() {
         }
         assert_eq!(panicked, 1, "exactly the last arriver resumes the panic");
         assert!(barrier.is_broken());
-        assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::ActionPanicked);
+        assert_eq!(
+            barrier.wait().unwrap_err().cause(),
+            BrokenCause::ActionPanicked
+        );
         barrier.reset();
         assert!(!barrier.is_broken());
     });
@@ -377,10 +400,14 @@ fn action_calling_its_own_barrier_panics_instead_of_deadlocking() {
             let panic = catch_unwind(AssertUnwindSafe(|| barrier.wait())).unwrap_err();
             let message = panic.downcast_ref::<String>().expect("a formatted message");
             assert!(
-                message.contains(&format!("Barrier::{operation}")) && message.contains("own action"),
+                message.contains(&format!("Barrier::{operation}"))
+                    && message.contains("own action"),
                 "unclear message: {message}"
             );
-            assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::ActionPanicked);
+            assert_eq!(
+                barrier.wait().unwrap_err().cause(),
+                BrokenCause::ActionPanicked
+            );
             slot.lock().unwrap().take();
         });
     }
@@ -443,7 +470,10 @@ fn arrivals_during_the_action_join_the_next_generation() {
                 thread::yield_now();
             }
             assert_eq!(barrier.n_waiting(), 2);
-            assert!(late_rx.try_recv().is_err(), "a late arrival passed a full generation");
+            assert!(
+                late_rx.try_recv().is_err(),
+                "a late arrival passed a full generation"
+            );
             go.send(()).unwrap();
             assert_eq!(first.join().unwrap(), Ok(0));
             assert_eq!(second.join().unwrap(), Ok(1));
@@ -487,7 +517,10 @@ fn more_callers_than_parties_form_successive_generations() {
 
 #[test]
 fn zero_parties_is_an_error() {
-    assert_eq!(Barrier::builder(0).build().unwrap_err(), BuildError::ZeroParties);
+    assert_eq!(
+        Barrier::builder(0).build().unwrap_err(),
+        BuildError::ZeroParties
+    );
     let panic = catch_unwind(|| Barrier::new(0)).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
     assert!(message.contains("at least one party"), "{message}");
@@ -515,7 +548,10 @@ fn errors_say_why() {
     assert_eq!(error.to_string(), "barrier is broken: it was aborted");
     let as_std: &dyn std::error::Error = &error;
     assert!(as_std.source().is_none());
-    assert_eq!(BuildError::ZeroParties.to_string(), "a barrier needs at least one party (parties == 0)");
+    assert_eq!(
+        BuildError::ZeroParties.to_string(),
+        "a barrier needs at least one party (parties == 0)"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod policy;
 use std::time::{Duration, Instant};
 
 pub(crate) use parker::{Parker, TimedOut};
-pub(crate) use policy::{usable_cores, Budget};
+pub(crate) use policy::{usable_cores, Budget, SPINS_BETWEEN_YIELDS};
 pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
 
 use crate::sync::{spin_loop, yield_now};
@@ -45,7 +45,11 @@ pub(crate) fn wait_until<T>(
             if spin % DEADLINE_CHECK_INTERVAL == 0 && expired(deadline) {
                 return Err(TimedOut);
             }
-            spin_loop();
+            if spin % SPINS_BETWEEN_YIELDS == SPINS_BETWEEN_YIELDS - 1 {
+                yield_now();
+            } else {
+                spin_loop();
+            }
         }
         for _ in 0..budget.yields {
             if let Some(ready) = poll() {

@@ -57,7 +57,10 @@ impl Parker {
                 break Ok(ready);
             }
             guard = match deadline {
-                None => self.condvar.wait(guard).unwrap_or_else(PoisonError::into_inner),
+                None => self
+                    .condvar
+                    .wait(guard)
+                    .unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline || cfg!(lockstep_loom) {

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 /// Runs `body` on its own thread and fails the test if it does not finish within `limit`, so a
 /// hang fails instead of freezing CI. Panics in `body` propagate.
-pub fn with_watchdog<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Send + 'static) -> R {
+pub fn with_watchdog<R: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> R + Send + 'static,
+) -> R {
     let (done, finished) = mpsc::channel();
     let worker = thread::spawn(move || {
         let result = body();
