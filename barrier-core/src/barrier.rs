@@ -5,15 +5,16 @@
 
 use std::fmt;
 use std::panic::resume_unwind;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
 use crate::action::Action;
+use crate::algo::Gather;
 use crate::builder::BarrierBuilder;
 use crate::error::{BrokenBarrierError, BrokenCause};
 use crate::state::{Phase, State};
-use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
 
 /// A reusable barrier for a fixed number of threads, with the semantics of Python's
@@ -61,6 +62,29 @@ struct Shared {
     action: Option<Action>,
     default_timeout: Option<Duration>,
     budget: Budget,
+    mode: Mode,
+}
+
+/// How threads arrive.
+#[derive(Debug)]
+pub(crate) enum Mode {
+    /// Any thread calls `wait`; arrivals count in the state word (the central algorithm).
+    Anonymous,
+    /// Fixed seats gather through a scalable algorithm; see `seat.rs`.
+    Seated(Seated),
+}
+
+/// The per-seat part of a seated barrier.
+#[derive(Debug)]
+pub(crate) struct Seated {
+    pub(crate) gather: Gather,
+    /// Per seat: the generation it last arrived in, plus one (0: never). Only `n_waiting`
+    /// reads it.
+    pub(crate) arrived: Box<[CachePadded<AtomicU64>]>,
+    /// The seat that completed the last released generation (for the indices).
+    pub(crate) completer: AtomicUsize,
+    /// Cores assigned to the seats by the builder's placement.
+    pub(crate) cores: Vec<Option<usize>>,
 }
 
 /// How an arrival joined its generation.
@@ -99,6 +123,7 @@ impl Barrier {
         action: Option<Action>,
         default_timeout: Option<Duration>,
         budget: Budget,
+        mode: Mode,
     ) -> Barrier {
         let shared = Shared {
             state: CachePadded::new(AtomicU64::new(State::INITIAL.bits())),
@@ -107,6 +132,7 @@ impl Barrier {
             action,
             default_timeout,
             budget,
+            mode,
         };
         Barrier {
             shared: Arc::new(shared),
@@ -149,14 +175,22 @@ impl Barrier {
     }
 
     #[inline]
-    fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+    pub(crate) fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+        if let Mode::Seated(_) = self.shared.mode {
+            panic!(
+                "Barrier::wait on a barrier built with build_seated(): its algorithm needs a \
+                 fixed identity per thread, so wait through the thread's Seat instead"
+            );
+        }
         match self.join()? {
-            Joined::Waiting { generation, index } => self.await_outcome(generation, index, timeout),
+            Joined::Waiting { generation, index } => self
+                .await_decision(generation, deadline_after(timeout))
+                .map(|()| index),
             Joined::Released => {
-                self.shared.parker.notify_all();
+                self.notify();
                 Ok(self.shared.parties - 1)
             }
-            Joined::Complete { generation } => self.complete(generation),
+            Joined::Complete { generation } => self.complete(generation, None),
         }
     }
 
@@ -211,38 +245,43 @@ impl Barrier {
     fn wait_until_joinable(&self) -> Result<State, BrokenBarrierError> {
         self.assert_not_in_action("wait");
         let parties = self.shared.parties;
-        let joinable = wait_until(&self.shared.parker, self.shared.budget, None, || {
-            let state = self.load();
-            match state.phase() {
-                Phase::Broken => Some(Err(broken(state))),
-                Phase::Filling if state.count() < parties => Some(Ok(state)),
-                // A reset draining its waiters, or a full generation running its action.
-                _ => None,
-            }
+        let joinable = self.wait_for_state(None, |state| match state.phase() {
+            Phase::Broken => Some(Err(broken(state))),
+            Phase::Filling if state.count() < parties => Some(Ok(state)),
+            // A reset draining its waiters, or a full generation running its action.
+            _ => None,
         });
         joinable.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"))
     }
 
-    /// Waits until generation `generation`, joined at `index`, is released or fails.
+    /// Waits (spin, yield, park) until `ready` maps the state to `Some`, or `deadline` passes.
+    pub(crate) fn wait_for_state<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut ready: impl FnMut(State) -> Option<T>,
+    ) -> Result<T, TimedOut> {
+        wait_until(&self.shared.parker, self.shared.budget, deadline, || {
+            ready(self.load())
+        })
+    }
+
+    /// Waits until generation `generation`, which this thread joined, is released (`Ok`) or
+    /// fails (this thread leaves it and gets the error).
     #[cold]
-    fn await_outcome(
+    pub(crate) fn await_decision(
         &self,
         generation: u64,
-        index: usize,
-        timeout: Option<Duration>,
-    ) -> Result<usize, BrokenBarrierError> {
-        let mut deadline = deadline_after(timeout);
+        mut deadline: Option<Instant>,
+    ) -> Result<(), BrokenBarrierError> {
         loop {
-            let decided = wait_until(&self.shared.parker, self.shared.budget, deadline, || {
-                let state = self.load();
-                (!state.is_generation(generation) || state.phase() != Phase::Filling)
-                    .then_some(state)
+            let decided = self.wait_for_state(deadline, |state| {
+                is_decided(state, generation).then_some(state)
             });
             match decided {
-                Ok(state) if !state.is_generation(generation) => return Ok(index),
+                Ok(state) if !state.is_generation(generation) => return Ok(()),
                 Ok(_) => return Err(self.leave(generation)),
                 Err(TimedOut) => match self.break_on_timeout(generation) {
-                    Some(true) => return Ok(index),
+                    Some(true) => return Ok(()),
                     Some(false) => return Err(self.leave(generation)),
                     // Everyone has arrived and the action runs: the generation's outcome is
                     // the action's, so wait for it without a deadline (as CPython does).
@@ -271,18 +310,33 @@ impl Barrier {
                 None
             } else {
                 outcome = Some(false);
-                Some(state.failed(Phase::Broken, BrokenCause::TimedOut))
+                let inside = self.failure_count(state);
+                Some(
+                    state
+                        .failed(Phase::Broken, BrokenCause::TimedOut)
+                        .with_count(inside),
+                )
             }
         });
         if changed.is_some() {
-            self.shared.parker.notify_all();
+            self.notify();
         }
         outcome
     }
 
+    /// How many threads must leave a generation that fails in `state` (phase `Filling`): the
+    /// arrivals so far for anonymous barriers; every seat for seated ones, since each seat is a
+    /// party of every generation and acknowledges the failure once, waiting or not.
+    fn failure_count(&self, state: State) -> usize {
+        match self.shared.mode {
+            Mode::Anonymous => state.count(),
+            Mode::Seated(_) => self.shared.parties,
+        }
+    }
+
     /// Leaves failed generation `generation`; the last to leave a reset starts the next
     /// generation. Returns the error this waiter reports.
-    fn leave(&self, generation: u64) -> BrokenBarrierError {
+    pub(crate) fn leave(&self, generation: u64) -> BrokenBarrierError {
         let (before, after) = self
             .transition(|state| {
                 debug_assert!(
@@ -299,20 +353,37 @@ impl Barrier {
             .expect("leaving always changes the state");
         if after.phase() == Phase::Filling {
             // Arrivals wait for the reset to drain.
-            self.shared.parker.notify_all();
+            self.notify();
         }
         broken(before)
     }
 
-    /// The last arriver runs the action, then releases the generation or, if the action
-    /// panicked, breaks it, and resumes the panic.
-    fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
-        let action = self
-            .shared
-            .action
-            .as_ref()
-            .expect("only barriers with an action complete");
-        let outcome = action.run();
+    /// The last arriver (anonymous) or the completing seat runs the action, then releases the
+    /// generation or, if the action panicked, breaks it, and resumes the panic.
+    pub(crate) fn complete(
+        &self,
+        generation: u64,
+        seat: Option<usize>,
+    ) -> Result<usize, BrokenBarrierError> {
+        let parties = self.shared.parties;
+        if let (Some(seat), Mode::Seated(seated)) = (seat, &self.shared.mode) {
+            if self.shared.action.is_some() {
+                // Mark the generation complete (as an anonymous one is once full), so that
+                // timeouts defer to the action and `n_waiting` reads `parties`.
+                let marked = self.transition(|state| {
+                    (state.phase() == Phase::Filling).then(|| state.with_count(parties))
+                });
+                if marked.is_none() {
+                    return Err(self.leave(generation));
+                }
+            }
+            // Relaxed: published by the releasing CAS below, read after the waiters' Acquire.
+            seated.completer.store(seat, Ordering::Relaxed);
+        }
+        let outcome = match &self.shared.action {
+            Some(action) => action.run(),
+            None => Ok(()),
+        };
         let decided = self.transition(|state| {
             debug_assert!(
                 state.is_generation(generation),
@@ -322,14 +393,14 @@ impl Barrier {
                 Ok(()) => state.next_generation(),
                 Err(_) => state
                     .failed(Phase::Broken, BrokenCause::ActionPanicked)
-                    .left(),
+                    .with_count(self.failure_count(state) - 1),
             })
         });
         let result = match decided {
             Some(_) => {
-                self.shared.parker.notify_all();
+                self.notify();
                 match outcome {
-                    Ok(()) => Ok(self.shared.parties - 1),
+                    Ok(()) => Ok(parties - 1),
                     Err(_) => Err(BrokenBarrierError::new(BrokenCause::ActionPanicked)),
                 }
             }
@@ -354,7 +425,17 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn reset(&self) {
         self.assert_not_in_action("reset");
+        let seated = matches!(self.shared.mode, Mode::Seated(_));
+        let parties = self.shared.parties;
         let changed = self.transition(|state| match state.phase() {
+            // Seats cannot cheaply tell whether one is inside; every seat acknowledges the
+            // reset once (an idle seat on its next wait, which then joins the next generation),
+            // so nobody who was not waiting sees an error.
+            Phase::Filling if seated => Some(
+                state
+                    .failed(Phase::Resetting, BrokenCause::Reset)
+                    .with_count(parties),
+            ),
             Phase::Filling if state.count() == 0 => None,
             Phase::Filling => Some(state.failed(Phase::Resetting, BrokenCause::Reset)),
             Phase::Resetting => None,
@@ -362,7 +443,7 @@ impl Barrier {
             Phase::Broken => Some(state.failed(Phase::Resetting, cause_of(state))),
         });
         if changed.is_some() {
-            self.shared.parker.notify_all();
+            self.notify();
         }
     }
 
@@ -376,12 +457,17 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn abort(&self) {
         self.assert_not_in_action("abort");
-        let changed = self.transition(|state| {
-            (state.phase() != Phase::Broken)
-                .then(|| state.failed(Phase::Broken, BrokenCause::Aborted))
+        let changed = self.transition(|state| match state.phase() {
+            Phase::Broken => None,
+            Phase::Resetting => Some(state.failed(Phase::Broken, BrokenCause::Aborted)),
+            Phase::Filling => Some(
+                state
+                    .failed(Phase::Broken, BrokenCause::Aborted)
+                    .with_count(self.failure_count(state)),
+            ),
         });
         if changed.is_some() {
-            self.shared.parker.notify_all();
+            self.notify();
         }
     }
 
@@ -396,10 +482,19 @@ impl Barrier {
     #[must_use]
     pub fn n_waiting(&self) -> usize {
         let state = self.load();
-        if state.phase() == Phase::Filling {
-            state.count()
-        } else {
-            0
+        match &self.shared.mode {
+            _ if state.phase() != Phase::Filling => 0,
+            Mode::Anonymous => state.count(),
+            Mode::Seated(_) if state.count() == self.shared.parties => state.count(),
+            Mode::Seated(seated) => {
+                let tag = state.generation().wrapping_add(1);
+                // Relaxed: advisory, like any snapshot of a moving barrier.
+                seated
+                    .arrived
+                    .iter()
+                    .filter(|a| a.load(Ordering::Relaxed) == tag)
+                    .count()
+            }
         }
     }
 
@@ -409,9 +504,26 @@ impl Barrier {
         self.load().phase() == Phase::Broken
     }
 
+    /// Wakes parked threads after a state change they may wait for. Skipped when the policy
+    /// never parks: then nobody sleeps, and the fence it would cost is saved.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        if self.shared.budget.parks {
+            self.shared.parker.notify_all();
+        }
+    }
+
+    pub(crate) fn mode(&self) -> &Mode {
+        &self.shared.mode
+    }
+
+    pub(crate) fn default_timeout(&self) -> Option<Duration> {
+        self.shared.default_timeout
+    }
+
     /// Acquire: pairs with the AcqRel transitions, so a thread that sees a decision sees what
     /// happened before it.
-    fn load(&self) -> State {
+    pub(crate) fn load(&self) -> State {
         State::from_bits(self.shared.state.load(Ordering::Acquire))
     }
 
@@ -435,7 +547,7 @@ impl Barrier {
         }
     }
 
-    fn assert_not_in_action(&self, operation: &str) {
+    pub(crate) fn assert_not_in_action(&self, operation: &str) {
         if self
             .shared
             .action
@@ -450,13 +562,19 @@ impl Barrier {
     }
 }
 
+/// Whether generation `generation` has been decided in `state`: released (the generation
+/// moved on) or failed (no longer filling).
+pub(crate) fn is_decided(state: State, generation: u64) -> bool {
+    !state.is_generation(generation) || state.phase() != Phase::Filling
+}
+
 fn cause_of(state: State) -> BrokenCause {
     state
         .cause()
         .unwrap_or_else(|| unreachable!("a failed generation has a cause: {state:?}"))
 }
 
-fn broken(state: State) -> BrokenBarrierError {
+pub(crate) fn broken(state: State) -> BrokenBarrierError {
     BrokenBarrierError::new(cause_of(state))
 }
 

@@ -3,10 +3,16 @@
 use std::fmt;
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
+
 use crate::action::Action;
-use crate::barrier::Barrier;
+use crate::algo::{Dissemination, Gather, Tree};
+use crate::barrier::{Barrier, Mode, Seated};
 use crate::error::BuildError;
+use crate::seat::Seat;
 use crate::state::MAX_PARTIES;
+use crate::sync::{AtomicU64, AtomicUsize};
+use crate::topology::{self, Placement};
 use crate::wait::{usable_cores, Budget, WaitPolicy};
 
 /// The synchronisation algorithm behind a barrier.
@@ -17,10 +23,28 @@ pub enum Algorithm {
     /// Python's exact arrival-order indices. Every arrival updates one cache line, so its cost
     /// grows with the number of threads.
     Central,
-    /// Let lockstep choose. Currently always [`Algorithm::Central`].
+    /// A combining tree of fan-in `fan_in` (at least 2) over seats: at most `fan_in` threads
+    /// share a counter's cache line; the last arriver at the root completes the generation.
+    /// Needs [`BarrierBuilder::build_seated`].
+    Tree {
+        /// Children per node.
+        fan_in: usize,
+    },
+    /// `ceil(log2 parties)` rounds of pairwise flags per seat, with no shared counter; seat 0
+    /// completes the generation. Needs [`BarrierBuilder::build_seated`].
+    Dissemination,
+    /// Let lockstep choose: [`Algorithm::Central`] for [`build`](BarrierBuilder::build);
+    /// for [`build_seated`](BarrierBuilder::build_seated), [`Algorithm::Dissemination`] when
+    /// every seat can have its own usable core, else a [`Algorithm::Tree`] of fan-in
+    /// [`DEFAULT_FAN_IN`] (a dissemination round waits on one specific partner, which stalls
+    /// whenever that partner is descheduled; see the README's measurements).
     #[default]
     Auto,
 }
+
+/// The fan-in of [`Algorithm::Auto`]'s tree: 4 children per node keeps a node's arrivals on one
+/// cache line within a handful of hand-offs while halving the depth of a binary tree.
+pub const DEFAULT_FAN_IN: usize = 4;
 
 /// Configures a [`Barrier`]: its action, default timeout, algorithm and wait policy.
 ///
@@ -52,6 +76,7 @@ pub struct BarrierBuilder {
     timeout: Option<Duration>,
     algorithm: Algorithm,
     wait_policy: Option<WaitPolicy>,
+    placement: Placement,
 }
 
 impl BarrierBuilder {
@@ -62,6 +87,7 @@ impl BarrierBuilder {
             timeout: None,
             algorithm: Algorithm::Auto,
             wait_policy: None,
+            placement: Placement::Compact,
         }
     }
 
@@ -96,6 +122,13 @@ impl BarrierBuilder {
         self
     }
 
+    /// Which core each seat of [`build_seated`](BarrierBuilder::build_seated) is assigned
+    /// (default [`Placement::Compact`]); a thread pins itself with [`Seat::pin`].
+    pub fn placement(mut self, placement: Placement) -> BarrierBuilder {
+        self.placement = placement;
+        self
+    }
+
     /// Builds the barrier.
     ///
     /// # Errors
@@ -103,8 +136,64 @@ impl BarrierBuilder {
     /// - [`BuildError::ZeroParties`] when `parties == 0`;
     /// - [`BuildError::TooManyParties`] beyond the supported maximum;
     /// - [`BuildError::InvalidWaitPolicyEnv`] when no policy was set here and `LOCKSTEP_WAIT`
-    ///   holds an unknown value.
+    ///   holds an unknown value;
+    /// - [`BuildError::NeedsSeats`] for [`Algorithm::Tree`] and [`Algorithm::Dissemination`],
+    ///   which need [`build_seated`](BarrierBuilder::build_seated).
     pub fn build(self) -> Result<Barrier, BuildError> {
+        match self.algorithm {
+            Algorithm::Central | Algorithm::Auto => self.finish(Mode::Anonymous),
+            algorithm => Err(BuildError::NeedsSeats { algorithm }),
+        }
+    }
+
+    /// Builds the barrier with one [`Seat`] per party, for threads with a fixed identity (such
+    /// as pinned workers): `seats[i].index() == i`. Each thread waits through its own seat.
+    ///
+    /// With [`Algorithm::Central`] the seats simply call [`Barrier::wait`] (which stays usable);
+    /// with [`Algorithm::Tree`] and [`Algorithm::Dissemination`], `Barrier::wait` panics.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](BarrierBuilder::build), except `NeedsSeats`; and
+    /// [`BuildError::FanInTooSmall`] for a tree of fan-in below 2.
+    pub fn build_seated(self) -> Result<(Barrier, Vec<Seat>), BuildError> {
+        let parties = self.parties;
+        let algorithm = match self.algorithm {
+            Algorithm::Auto if parties <= usable_cores() => Algorithm::Dissemination,
+            Algorithm::Auto => Algorithm::Tree {
+                fan_in: DEFAULT_FAN_IN,
+            },
+            chosen => chosen,
+        };
+        let gather = match algorithm {
+            Algorithm::Tree { fan_in } if fan_in < 2 => {
+                return Err(BuildError::FanInTooSmall { fan_in })
+            }
+            Algorithm::Tree { fan_in } => Some(Gather::Tree(Tree::new(parties.max(1), fan_in))),
+            Algorithm::Dissemination => {
+                Some(Gather::Dissemination(Dissemination::new(parties.max(1))))
+            }
+            Algorithm::Central | Algorithm::Auto => None,
+        };
+        let mode = match gather {
+            None => Mode::Anonymous,
+            Some(gather) => Mode::Seated(Seated {
+                gather,
+                arrived: (0..parties)
+                    .map(|_| CachePadded::new(AtomicU64::new(0)))
+                    .collect(),
+                completer: AtomicUsize::new(0),
+                cores: self.placement.assign(parties, &topology::usable_cores()),
+            }),
+        };
+        let barrier = self.finish(mode)?;
+        let seats = (0..parties)
+            .map(|index| Seat::new(barrier.clone(), index))
+            .collect();
+        Ok((barrier, seats))
+    }
+
+    fn finish(self, mode: Mode) -> Result<Barrier, BuildError> {
         if self.parties == 0 {
             return Err(BuildError::ZeroParties);
         }
@@ -116,11 +205,13 @@ impl BarrierBuilder {
         }
         let policy = WaitPolicy::resolve(self.wait_policy)?;
         let budget = Budget::new(policy, self.parties, usable_cores());
+        let action = self.action.map(Action::new);
         Ok(Barrier::from_parts(
             self.parties,
-            self.action.map(Action::new),
+            action,
             self.timeout,
             budget,
+            mode,
         ))
     }
 }
@@ -133,6 +224,7 @@ impl fmt::Debug for BarrierBuilder {
             .field("timeout", &self.timeout)
             .field("algorithm", &self.algorithm)
             .field("wait_policy", &self.wait_policy)
+            .field("placement", &self.placement)
             .finish()
     }
 }

@@ -86,6 +86,17 @@ pub enum BuildError {
         /// The largest supported number.
         max: usize,
     },
+    /// A tree barrier needs a fan-in of at least 2.
+    FanInTooSmall {
+        /// The requested fan-in.
+        fan_in: usize,
+    },
+    /// [`build`](crate::BarrierBuilder::build) was asked for an algorithm that needs a fixed
+    /// identity per thread: use [`build_seated`](crate::BarrierBuilder::build_seated).
+    NeedsSeats {
+        /// The algorithm requested.
+        algorithm: crate::Algorithm,
+    },
     /// The environment variable `LOCKSTEP_WAIT` holds a value other than `spin`, `park` or
     /// `adaptive`.
     InvalidWaitPolicyEnv {
@@ -106,6 +117,17 @@ impl fmt::Display for BuildError {
                     "a barrier supports at most {max} parties, {parties} requested"
                 )
             }
+            BuildError::FanInTooSmall { fan_in } => {
+                write!(
+                    f,
+                    "a tree barrier needs a fan-in of at least 2, got {fan_in}"
+                )
+            }
+            BuildError::NeedsSeats { algorithm } => write!(
+                f,
+                "{algorithm:?} needs a fixed identity per thread: use build_seated() and wait \
+                 through the seats"
+            ),
             BuildError::InvalidWaitPolicyEnv { value } => write!(
                 f,
                 "LOCKSTEP_WAIT={value:?} is not a wait policy: use spin, park or adaptive"

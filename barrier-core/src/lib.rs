@@ -31,20 +31,43 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod action;
+mod algo;
 mod barrier;
 mod builder;
 mod error;
+mod seat;
 mod state;
 mod sync;
+pub mod topology;
 mod wait;
 
 pub use barrier::Barrier;
-pub use builder::{Algorithm, BarrierBuilder};
+pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN};
 pub use error::{BrokenBarrierError, BrokenCause, BuildError};
+pub use seat::Seat;
+pub use topology::Placement;
 pub use wait::{WaitPolicy, WAIT_POLICY_ENV};
 
 /// `Barrier` is shared across threads.
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Barrier>();
+    const fn assert_send<T: Send>() {}
+    assert_send::<Seat>();
 };
+
+/// A [`Seat`] belongs to one thread at a time: it cannot be shared,
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<barrier_core::Seat>();
+/// ```
+///
+/// nor cloned.
+///
+/// ```compile_fail
+/// let (_b, seats) = barrier_core::Barrier::builder(2).build_seated().unwrap();
+/// let _copy = seats[0].clone();
+/// ```
+#[cfg(doctest)]
+pub struct SeatIsNotSyncNorClone;

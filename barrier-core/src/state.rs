@@ -119,6 +119,12 @@ impl State {
         State(self.0 - 1)
     }
 
+    /// Same generation, phase and cause, with `count` set to `count`.
+    pub(crate) fn with_count(self, count: usize) -> State {
+        debug_assert!(count <= MAX_PARTIES, "barrier count overflow: {count}");
+        State((self.0 & !COUNT_MASK) | count as u64)
+    }
+
     /// The next generation, filling and empty.
     pub(crate) fn next_generation(self) -> State {
         State((self.0 & !(COUNT_MASK | PHASE_MASK | CAUSE_MASK)).wrapping_add(GEN_ONE))

@@ -1,0 +1,147 @@
+//! Combining tree: seats arrive at leaf nodes of `fan_in` children; the last arriver at a node
+//! carries the arrival to its parent; the last arriver at the root completes the generation.
+//!
+//! Each node is one word on its own cache line holding `(generation tag, count)`, so at most
+//! `fan_in` threads contend on a line, and a node left half-counted by a failed generation is
+//! reset by the first arrival of a later one (its tag differs).
+
+use crossbeam_utils::CachePadded;
+
+use super::Arrival;
+use crate::sync::{AtomicU64, Ordering};
+
+/// Bits of the node word holding the arrival count; the generation tag sits above them.
+const COUNT_BITS: u32 = 32;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+
+struct Node {
+    /// `(generation << COUNT_BITS) | arrivals`.
+    word: CachePadded<AtomicU64>,
+    /// Children (seats or nodes) that arrive here each generation.
+    expected: u64,
+    parent: Option<usize>,
+}
+
+/// A combining tree over `parties` seats.
+pub(crate) struct Tree {
+    nodes: Box<[Node]>,
+    fan_in: usize,
+}
+
+impl Tree {
+    /// A tree of fan-in `fan_in` (at least 2) over `parties` seats (at least 1). Nodes are laid
+    /// out level by level from the leaves; seat `s` arrives at leaf `s / fan_in`.
+    pub(crate) fn new(parties: usize, fan_in: usize) -> Tree {
+        debug_assert!(fan_in >= 2 && parties >= 1);
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut level_start = 0;
+        let mut children = parties;
+        loop {
+            let level_len = children.div_ceil(fan_in);
+            for j in 0..level_len {
+                let expected = (children - j * fan_in).min(fan_in) as u64;
+                nodes.push(Node {
+                    word: CachePadded::new(AtomicU64::new(0)),
+                    expected,
+                    parent: None,
+                });
+            }
+            if level_len == 1 {
+                break;
+            }
+            let next_start = level_start + level_len;
+            for j in 0..level_len {
+                nodes[level_start + j].parent = Some(next_start + j / fan_in);
+            }
+            level_start = next_start;
+            children = level_len;
+        }
+        Tree {
+            nodes: nodes.into_boxed_slice(),
+            fan_in,
+        }
+    }
+
+    pub(crate) fn fan_in(&self) -> usize {
+        self.fan_in
+    }
+
+    /// Seat `seat` arrives for generation `generation`.
+    pub(crate) fn arrive(&self, seat: usize, generation: u64) -> Arrival {
+        let mut index = seat / self.fan_in;
+        loop {
+            let node = &self.nodes[index];
+            if node.arrive(generation) < node.expected {
+                return Arrival::Wait;
+            }
+            match node.parent {
+                Some(parent) => index = parent,
+                None => return Arrival::Completer,
+            }
+        }
+    }
+}
+
+impl Node {
+    /// Counts one arrival for `generation`; returns the count including it.
+    fn arrive(&self, generation: u64) -> u64 {
+        let tag = generation << COUNT_BITS;
+        // Relaxed: the CAS below orders.
+        let mut current = self.word.load(Ordering::Relaxed);
+        loop {
+            let count = if current & !COUNT_MASK == tag {
+                (current & COUNT_MASK) + 1
+            } else {
+                1
+            };
+            // AcqRel. Release: this thread's writes (and those it acquired from its subtree)
+            // pass to whoever carries this node's arrival upward. Acquire: that carrier sees
+            // everything the node's earlier arrivals published.
+            match self.word.compare_exchange_weak(
+                current,
+                tag | count,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return count,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn completers(tree: &Tree, parties: usize, generation: u64) -> Vec<usize> {
+        (0..parties)
+            .filter(|&s| tree.arrive(s, generation) == Arrival::Completer)
+            .collect()
+    }
+
+    #[test]
+    fn exactly_the_last_arrival_completes_for_any_shape() {
+        for fan_in in 2..=5 {
+            for parties in 1..=40 {
+                let tree = Tree::new(parties, fan_in);
+                for generation in 0..3 {
+                    assert_eq!(
+                        completers(&tree, parties, generation),
+                        [parties - 1],
+                        "p={parties} k={fan_in}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_half_counted_generation_is_ignored_by_the_next() {
+        let tree = Tree::new(7, 2);
+        for seat in 0..4 {
+            assert_eq!(tree.arrive(seat, 5), Arrival::Wait);
+        }
+        assert_eq!(completers(&tree, 7, 6), [6]);
+    }
+}

@@ -1,0 +1,126 @@
+//! Cores and placement: which cores this process may use, and which core each of `n` threads
+//! should run on.
+
+/// Where threads are placed on the usable cores.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Placement {
+    /// Thread `i` on the `i`-th usable core (wrapping around when threads outnumber cores):
+    /// neighbours share caches.
+    #[default]
+    Compact,
+    /// Threads spread evenly over the usable cores (thread `i` on core `i * cores / threads`),
+    /// for bandwidth-bound work when there are fewer threads than cores.
+    Spread,
+    /// No pinning: the operating system places threads.
+    None,
+    /// Thread `i` on `cores[i % cores.len()]` (an empty list means no pinning).
+    Cores(Vec<usize>),
+}
+
+/// The environment variable that overrides a placement: `compact`, `spread`, `none` or a
+/// comma-separated core list such as `0,2,4,6`.
+pub const PLACEMENT_ENV: &str = "LOCKSTEP_PLACEMENT";
+
+impl Placement {
+    /// Parses the syntax of [`PLACEMENT_ENV`]; `None` for anything else.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Placement> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "compact" => Some(Placement::Compact),
+            "spread" => Some(Placement::Spread),
+            "none" => Some(Placement::None),
+            list => list
+                .split(',')
+                .map(|core| core.trim().parse::<usize>().ok())
+                .collect::<Option<Vec<_>>>()
+                .filter(|cores| !cores.is_empty())
+                .map(Placement::Cores),
+        }
+    }
+
+    /// The core of each of `threads` threads under this placement on `usable` cores.
+    #[must_use]
+    pub fn assign(&self, threads: usize, usable: &[usize]) -> Vec<Option<usize>> {
+        let pick = |cores: &[usize], i: usize| (!cores.is_empty()).then(|| cores[i % cores.len()]);
+        (0..threads)
+            .map(|i| match self {
+                Placement::Compact => pick(usable, i),
+                Placement::Spread if threads < usable.len() => {
+                    pick(usable, i * usable.len() / threads)
+                }
+                Placement::Spread => pick(usable, i),
+                Placement::None => None,
+                Placement::Cores(cores) => pick(cores, i),
+            })
+            .collect()
+    }
+}
+
+/// The cores this process may run on (its affinity mask), in increasing order; empty if the
+/// operating system does not say.
+#[must_use]
+pub fn usable_cores() -> Vec<usize> {
+    let mut cores: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|core| core.id)
+        .collect();
+    cores.sort_unstable();
+    cores
+}
+
+/// Physical cores of the machine (hyper-threads not counted).
+#[must_use]
+pub fn physical_cores() -> usize {
+    num_cpus::get_physical().max(1)
+}
+
+/// Pins the calling thread to `core`; `false` if the operating system refused.
+pub fn pin_current_thread(core: usize) -> bool {
+    if cfg!(lockstep_loom) {
+        return false;
+    }
+    core_affinity::set_for_current(core_affinity::CoreId { id: core })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placements_assign_cores() {
+        let usable = [0, 1, 2, 3];
+        assert_eq!(
+            Placement::Compact.assign(6, &usable),
+            [0, 1, 2, 3, 0, 1].map(Some)
+        );
+        assert_eq!(Placement::Spread.assign(2, &usable), [Some(0), Some(2)]);
+        assert_eq!(Placement::None.assign(2, &usable), [None, None]);
+        assert_eq!(
+            Placement::Cores(vec![3, 1]).assign(3, &usable),
+            [Some(3), Some(1), Some(3)]
+        );
+        assert_eq!(Placement::Compact.assign(2, &[]), [None, None]);
+    }
+
+    #[test]
+    fn parses_the_environment_syntax() {
+        assert_eq!(Placement::parse("Spread"), Some(Placement::Spread));
+        assert_eq!(
+            Placement::parse("0, 2,4"),
+            Some(Placement::Cores(vec![0, 2, 4]))
+        );
+        assert_eq!(Placement::parse("everywhere"), None);
+        assert_eq!(Placement::parse(""), None);
+    }
+
+    #[test]
+    fn the_calling_thread_has_usable_cores() {
+        let cores = usable_cores();
+        assert!(!cores.is_empty());
+        assert!(physical_cores() >= 1);
+        std::thread::spawn(move || assert!(pin_current_thread(cores[0])))
+            .join()
+            .unwrap();
+    }
+}
