@@ -2,7 +2,7 @@
 //! policy so the lost-wake-up race is explored.
 //!
 //! Run with `RUSTFLAGS="--cfg lockstep_loom" cargo test -p barrier-core --test loom --release`
-//! (`.ci/run` does, with `LOOM_MAX_PREEMPTIONS=3`). A timed wait times out whenever it would
+//! (`.ci/run` does; each model sets its preemption bound). A timed wait times out whenever it would
 //! park, so "the timeout fires at the worst moment" is one of the explored interleavings.
 #![cfg(lockstep_loom)]
 
