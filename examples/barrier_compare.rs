@@ -27,12 +27,13 @@
 //! pinned.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::Barrier as StdBarrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lockstep::barrier::{Barrier, WaitPolicy};
+use lockstep::barrier::{Algorithm, Barrier, Seat, WaitPolicy};
 
 const DEFAULT_THREADS: &[usize] = &[2, 8];
 const DEFAULT_REPS: usize = 5;
@@ -63,15 +64,24 @@ usage: barrier_compare [--threads 2,8] [--episodes N] [--reps R] [--budget-ms MS
 /// A barrier under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Contender {
+    /// The anonymous (central) barrier under a wait policy.
     Lockstep(WaitPolicy),
+    /// A seated barrier (adaptive waiting), one seat per thread.
+    Seated(Algorithm),
+    /// A dissemination barrier without Python's semantics: what the semantics cost.
+    BareDissemination,
     Std,
     Hurdles,
 }
 
-const CONTENDERS: [Contender; 5] = [
+const CONTENDERS: [Contender; 9] = [
     Contender::Lockstep(WaitPolicy::Adaptive),
     Contender::Lockstep(WaitPolicy::Spin),
     Contender::Lockstep(WaitPolicy::Park),
+    Contender::Seated(Algorithm::Tree { fan_in: 2 }),
+    Contender::Seated(Algorithm::Tree { fan_in: 4 }),
+    Contender::Seated(Algorithm::Dissemination),
+    Contender::BareDissemination,
     Contender::Std,
     Contender::Hurdles,
 ];
@@ -82,6 +92,11 @@ impl Contender {
             Contender::Lockstep(WaitPolicy::Adaptive) => "lockstep-adaptive",
             Contender::Lockstep(WaitPolicy::Spin) => "lockstep-spin",
             Contender::Lockstep(WaitPolicy::Park) => "lockstep-park",
+            Contender::Seated(Algorithm::Tree { fan_in: 2 }) => "lockstep-tree2",
+            Contender::Seated(Algorithm::Tree { fan_in: 4 }) => "lockstep-tree4",
+            Contender::Seated(Algorithm::Dissemination) => "lockstep-dissemination",
+            Contender::Seated(_) => "lockstep-seated",
+            Contender::BareDissemination => "bare-dissemination",
             Contender::Std => "std",
             Contender::Hurdles => "hurdles",
         }
@@ -97,6 +112,14 @@ impl Contender {
                     .expect("a barrier of at least one party builds");
                 time_episodes(vec![barrier; threads], length)
             }
+            Contender::Seated(algorithm) => {
+                let (_barrier, seats) = Barrier::builder(threads)
+                    .algorithm(algorithm)
+                    .build_seated()
+                    .expect("a seated barrier of at least one party builds");
+                time_episodes(seats, length)
+            }
+            Contender::BareDissemination => time_episodes(BareSeat::team(threads), length),
             Contender::Std => {
                 let barrier = StdBarrier::new(threads);
                 time_episodes(vec![&barrier; threads], length)
@@ -119,6 +142,60 @@ trait Party: Send {
 impl Party for Barrier {
     fn episode(&mut self) {
         Barrier::wait(self).expect("nothing breaks the barrier in this benchmark");
+    }
+}
+
+impl Party for Seat {
+    fn episode(&mut self) {
+        Seat::wait(self).expect("nothing breaks the barrier in this benchmark");
+    }
+}
+
+/// A flag on its own cache line (128 bytes: adjacent-line prefetch on x86-64).
+#[repr(align(128))]
+struct PaddedFlag(AtomicU64);
+
+/// The dissemination barrier with nothing else: epoch flags, spin then yield, every seat leaves
+/// after its last round (no action, so no completer and no release hop).
+struct BareSeat {
+    flags: Arc<Vec<PaddedFlag>>,
+    parties: usize,
+    rounds: usize,
+    index: usize,
+    epoch: u64,
+}
+
+impl BareSeat {
+    fn team(parties: usize) -> Vec<BareSeat> {
+        let rounds = parties.next_power_of_two().trailing_zeros() as usize;
+        let flags: Arc<Vec<PaddedFlag>> =
+            Arc::new((0..parties * rounds).map(|_| PaddedFlag(AtomicU64::new(0))).collect());
+        (0..parties)
+            .map(|index| BareSeat { flags: Arc::clone(&flags), parties, rounds, index, epoch: 0 })
+            .collect()
+    }
+}
+
+impl Party for BareSeat {
+    fn episode(&mut self) {
+        self.epoch += 1;
+        for round in 0..self.rounds {
+            let partner = (self.index + (1 << round)) % self.parties;
+            // Release/Acquire: the same pairing as lockstep's dissemination flags.
+            self.flags[partner * self.rounds + round].0.store(self.epoch, Ordering::Release);
+            let mine = &self.flags[self.index * self.rounds + round].0;
+            let mut spins = 0u32;
+            // `<`, not `!=`: a partner that already passed this episode may have stored the
+            // next epoch before this seat looked.
+            while mine.load(Ordering::Acquire) < self.epoch {
+                spins = spins.wrapping_add(1);
+                if spins % 256 == 0 {
+                    thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,229 @@
+//! Configuring and building a [`PhasePool`].
+
+use std::fmt;
+
+use barrier_core::{Barrier, Placement, WaitPolicy};
+
+use crate::error::BuildError;
+use crate::pool::PhasePool;
+use crate::raw::handoff::handoff;
+use crate::schedule::Schedule;
+use crate::sync::thread;
+use crate::topology;
+
+/// Names worker threads: called with each worker index in `1..threads`.
+type ThreadName = Box<dyn FnMut(usize) -> String>;
+
+/// Configures a [`PhasePool`]: its size, placement, wait policy, default schedule and threads.
+///
+/// Settings left unset come from the environment ([`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV),
+/// [`PLACEMENT_ENV`](crate::PLACEMENT_ENV), barrier-core's
+/// [`WAIT_POLICY_ENV`](barrier_core::WAIT_POLICY_ENV)), then from the defaults; a setting made
+/// here wins over the environment, which is then not read.
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::{PhasePool, Placement, Schedule, WaitPolicy};
+///
+/// let pool = PhasePool::builder()
+///     .threads(3)
+///     .placement(Placement::None)
+///     .wait_policy(WaitPolicy::Adaptive)
+///     .schedule(Schedule::Static)
+///     .thread_name(|i| format!("solver-{i}"))
+///     .build()?;
+/// assert_eq!(pool.num_threads(), 3);
+/// # Ok::<(), phase_pool::BuildError>(())
+/// ```
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct PhasePoolBuilder {
+    threads: Option<usize>,
+    placement: Option<Placement>,
+    wait_policy: Option<WaitPolicy>,
+    schedule: Schedule,
+    thread_name: Option<ThreadName>,
+    stack_size: Option<usize>,
+    pin_caller: bool,
+}
+
+impl PhasePoolBuilder {
+    pub(crate) fn new() -> PhasePoolBuilder {
+        PhasePoolBuilder {
+            threads: None,
+            placement: None,
+            wait_policy: None,
+            schedule: Schedule::default(),
+            thread_name: None,
+            stack_size: None,
+            pin_caller: false,
+        }
+    }
+
+    /// The number of workers, counting the calling thread as worker 0. Default: the number of
+    /// physical cores (capped at the cores this process may use), or
+    /// [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV) when set.
+    pub fn threads(mut self, threads: usize) -> PhasePoolBuilder {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// How workers are pinned to cores (default [`Placement::Compact`], or
+    /// [`PLACEMENT_ENV`](crate::PLACEMENT_ENV) when set).
+    ///
+    /// Worker `i` gets the placement's core for thread `i` of the team, wrapping around when
+    /// workers outnumber the cores (barrier-core's [`Placement::assign`] over the cores in this
+    /// thread's affinity mask at `build` time). Worker 0 is the calling thread and is pinned
+    /// only with [`pin_caller`](PhasePoolBuilder::pin_caller). Pinning is best effort: a core
+    /// the operating system refuses (or an id of 1024 or more) leaves that worker unpinned and
+    /// changes nothing else.
+    pub fn placement(mut self, placement: Placement) -> PhasePoolBuilder {
+        self.placement = Some(placement);
+        self
+    }
+
+    /// How workers wait at the phase barriers (default: barrier-core's, i.e.
+    /// [`WaitPolicy::Adaptive`] unless `LOCKSTEP_WAIT` says otherwise).
+    pub fn wait_policy(mut self, policy: WaitPolicy) -> PhasePoolBuilder {
+        self.wait_policy = Some(policy);
+        self
+    }
+
+    /// The schedule of the data-parallel phases (default [`Schedule::Static`]); one call can use
+    /// another through [`PhasePool::with_schedule`].
+    pub fn schedule(mut self, schedule: Schedule) -> PhasePoolBuilder {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Names the worker threads: `name(i)` for worker `i` in `1..threads` (worker 0 is the
+    /// calling thread and keeps its name). Default: `lockstep-{i}`.
+    ///
+    /// [`build`](PhasePoolBuilder::build) panics if a name contains a NUL byte, before starting
+    /// any thread.
+    pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> PhasePoolBuilder {
+        self.thread_name = Some(Box::new(name));
+        self
+    }
+
+    /// Names the worker threads `{prefix}{i}`.
+    pub fn thread_name_prefix(self, prefix: impl Into<String>) -> PhasePoolBuilder {
+        let prefix = prefix.into();
+        self.thread_name(move |i| format!("{prefix}{i}"))
+    }
+
+    /// The stack size of the worker threads in bytes (default: std's).
+    pub fn stack_size(mut self, bytes: usize) -> PhasePoolBuilder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Whether [`build`](PhasePoolBuilder::build) also pins the calling thread, worker 0, to the
+    /// placement's core 0 (default `false`: the calling thread's affinity is the caller's
+    /// business). Worker 0 then stays pinned after the pool is dropped.
+    pub fn pin_caller(mut self, pin: bool) -> PhasePoolBuilder {
+        self.pin_caller = pin;
+        self
+    }
+
+    /// Builds the pool: starts workers `1..threads`, pinned per the placement.
+    ///
+    /// # Errors
+    ///
+    /// - [`BuildError::ZeroThreads`] for `threads(0)`;
+    /// - [`BuildError::InvalidNumThreadsEnv`], [`BuildError::InvalidPlacementEnv`] or
+    ///   [`BuildError::Barrier`] when a setting left to the environment holds an invalid value;
+    /// - [`BuildError::Spawn`] when a worker thread cannot be started (the workers already
+    ///   started are stopped and joined first).
+    pub fn build(mut self) -> Result<PhasePool, BuildError> {
+        let threads = match self.threads {
+            Some(0) => return Err(BuildError::ZeroThreads),
+            Some(threads) => threads,
+            None => topology::num_threads_from_env()?.unwrap_or_else(topology::default_threads),
+        };
+        let placement = match self.placement.take() {
+            Some(placement) => placement,
+            None => topology::placement_from_env()?.unwrap_or_default(),
+        };
+        let policy = match self.wait_policy {
+            Some(policy) => policy,
+            None => WaitPolicy::from_env()?.unwrap_or_default(),
+        };
+        let gate = Barrier::builder(threads).wait_policy(policy).build()?;
+        let collective = Barrier::builder(threads).wait_policy(policy).build()?;
+        let cores = placement.assign(threads, &topology::usable_cores());
+        if self.pin_caller {
+            if let Some(core) = cores[0] {
+                topology::pin_current(core);
+            }
+        }
+
+        // Named before any thread starts: a panicking name function then leaves nothing behind.
+        let names: Vec<String> = (1..threads)
+            .map(|index| match &mut self.thread_name {
+                Some(name) => name(index),
+                None => format!("lockstep-{index}"),
+            })
+            .inspect(|name| {
+                assert!(
+                    !name.contains('\0'),
+                    "worker thread name {name:?} contains a NUL byte"
+                );
+            })
+            .collect();
+
+        let (leader, followers) = handoff(gate);
+        let mut workers = Vec::with_capacity(followers.len());
+        for ((follower, name), index) in followers.into_iter().zip(names).zip(1..) {
+            let mut builder = thread::Builder::new().name(name);
+            if let Some(bytes) = self.stack_size {
+                builder = builder.stack_size(bytes);
+            }
+            let core = cores[index];
+            let spawned = builder.spawn(move || {
+                if let Some(core) = core {
+                    // Best effort (see `Placement`): an unpinned worker still works.
+                    topology::pin_current(core);
+                }
+                follower.serve();
+            });
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(error) => {
+                    leader.abandon();
+                    for worker in workers {
+                        // A follower never panics (phase panics are caught), so this is Ok.
+                        let _ = worker.join();
+                    }
+                    return Err(BuildError::Spawn {
+                        worker: index,
+                        kind: error.kind(),
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(PhasePool::from_parts(
+            leader,
+            collective,
+            workers,
+            self.schedule,
+            policy,
+            cores,
+        ))
+    }
+}
+
+impl fmt::Debug for PhasePoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PhasePoolBuilder")
+            .field("threads", &self.threads)
+            .field("placement", &self.placement)
+            .field("wait_policy", &self.wait_policy)
+            .field("schedule", &self.schedule)
+            .field("thread_name", &self.thread_name.as_ref().map(|_| ".."))
+            .field("stack_size", &self.stack_size)
+            .field("pin_caller", &self.pin_caller)
+            .finish()
+    }
+}

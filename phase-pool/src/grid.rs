@@ -1,0 +1,282 @@
+//! [`Grid2`]: a double-buffered 2D grid swept in phases, first-touched by its owners.
+
+use std::fmt;
+use std::ops::Index;
+
+use crate::pool::PhasePool;
+use crate::schedule::Schedule;
+
+/// A shared, read-only view of a row-major `rows x cols` grid: the current buffer of a
+/// [`Grid2`] during a sweep.
+#[derive(Clone, Copy)]
+pub struct GridView<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a, T> GridView<'a, T> {
+    /// The number of rows.
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of columns.
+    #[must_use]
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The whole grid, row-major (`rows * cols` elements).
+    #[must_use]
+    pub fn as_slice(&self) -> &'a [T] {
+        self.data
+    }
+
+    /// Row `row`.
+    ///
+    /// # Panics
+    ///
+    /// If `row >= rows()`.
+    #[must_use]
+    pub fn row(&self, row: usize) -> &'a [T] {
+        assert!(
+            row < self.rows,
+            "row {row} out of range: the grid has {} rows",
+            self.rows
+        );
+        &self.data[row * self.cols..(row + 1) * self.cols]
+    }
+}
+
+impl<T> Index<(usize, usize)> for GridView<'_, T> {
+    type Output = T;
+
+    /// The element at `(row, col)`.
+    fn index(&self, (row, col): (usize, usize)) -> &T {
+        assert!(
+            col < self.cols,
+            "column {col} out of range: the grid has {} columns",
+            self.cols
+        );
+        &self.row(row)[col]
+    }
+}
+
+impl<T> fmt::Debug for GridView<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GridView")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .finish()
+    }
+}
+
+/// A double-buffered, row-major `rows x cols` grid for stencil sweeps on a [`PhasePool`].
+///
+/// Each sweep ([`step`](Grid2::step), [`step_reduce`](Grid2::step_reduce)) is one phase: every
+/// worker gets a shared [`GridView`] of the current buffer and exclusive `&mut` rows of the next
+/// one, the rows it owns; at the end of the phase the buffers swap. Rows are owned as
+/// [`Schedule::Static`] deals them (worker `w` of `n` owns a contiguous block of about
+/// `rows / n` rows), whatever the pool's schedule, and the same workers wrote them first when
+/// the grid was built (first touch), so on a NUMA machine every worker sweeps memory local to
+/// it. User code needs no `unsafe`.
+///
+/// A reduction folds the per-row results in row order, so it is bitwise reproducible and
+/// independent of the number of threads; a time-step loop can stop on it without an extra
+/// phase.
+///
+/// # Examples
+///
+/// The reference Jacobi sweep (see [`kernels`](crate::kernels)) until the residual is small:
+///
+/// ```
+/// use phase_pool::{kernels, Grid2, PhasePool};
+///
+/// let pool = PhasePool::new(2);
+/// let n = 34;
+/// let mut grid = Grid2::new(&pool, n, n, |i, j| kernels::jacobi_initial_value(i * n + j));
+/// let mut steps = 0;
+/// loop {
+///     let residual = grid.step_reduce(&pool, 0.0, |cur, i, next_row| {
+///         kernels::jacobi_row(cur.as_slice(), cur.cols(), i, next_row)
+///     }, kernels::max_residual);
+///     steps += 1;
+///     if residual < 1e-3 || steps == 1000 {
+///         break;
+///     }
+/// }
+/// assert!(steps < 1000);
+/// ```
+pub struct Grid2<T> {
+    rows: usize,
+    cols: usize,
+    current: Vec<T>,
+    next: Vec<T>,
+}
+
+impl<T: Copy + Send + Sync> Grid2<T> {
+    /// A `rows x cols` grid with both buffers set to `init(row, col)`, each row written first by
+    /// the worker that owns it.
+    ///
+    /// # Panics
+    ///
+    /// If `rows * cols` overflows; resumes a panic of `init`.
+    pub fn new(
+        pool: &PhasePool,
+        rows: usize,
+        cols: usize,
+        init: impl Fn(usize, usize) -> T + Sync,
+    ) -> Grid2<T> {
+        let len = rows
+            .checked_mul(cols)
+            .unwrap_or_else(|| panic!("a {rows} x {cols} grid has too many elements"));
+        let buffer = || first_touch(pool, len, cols, &init);
+        Grid2 {
+            rows,
+            cols,
+            current: buffer(),
+            next: buffer(),
+        }
+    }
+
+    /// A `rows x cols` grid with both buffers copied from the row-major `data`, each row
+    /// copied by the worker that owns it.
+    ///
+    /// # Panics
+    ///
+    /// If `data.len() != rows * cols`.
+    pub fn from_slice(pool: &PhasePool, rows: usize, cols: usize, data: &[T]) -> Grid2<T> {
+        assert!(
+            rows.checked_mul(cols) == Some(data.len()),
+            "Grid2::from_slice: {} elements do not make a {rows} x {cols} grid",
+            data.len()
+        );
+        Grid2::new(pool, rows, cols, |r, c| data[r * cols + c])
+    }
+
+    /// The number of rows.
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of columns.
+    #[must_use]
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// A view of the current buffer.
+    #[must_use]
+    pub fn current(&self) -> GridView<'_, T> {
+        GridView {
+            data: &self.current,
+            rows: self.rows,
+            cols: self.cols,
+        }
+    }
+
+    /// The current buffer, row-major, for changes between sweeps (such as new boundary
+    /// values); the next sweep reads it.
+    pub fn current_mut(&mut self) -> &mut [T] {
+        &mut self.current
+    }
+
+    /// The current buffer, row-major.
+    #[must_use]
+    pub fn into_current(self) -> Vec<T> {
+        self.current
+    }
+
+    /// One sweep: `sweep(current, row, next_row)` for every row, in parallel, writes the next
+    /// buffer; then the buffers swap.
+    ///
+    /// Elements of `next_row` that `sweep` leaves alone keep the value they had two sweeps ago
+    /// (initially `init`'s), which keeps fixed boundaries fixed for free.
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `sweep`, once every worker has stopped; the buffers are then not
+    /// swapped (the current one is unchanged, the next one partly written).
+    pub fn step<F>(&mut self, pool: &PhasePool, sweep: F)
+    where
+        F: Fn(GridView<'_, T>, usize, &mut [T]) + Sync,
+    {
+        self.step_reduce(
+            pool,
+            (),
+            |cur, row, next| sweep(cur, row, next),
+            |(), ()| (),
+        );
+    }
+
+    /// One sweep with a reduction: as [`step`](Grid2::step), where `sweep` returns a result per
+    /// row, folded in row order: `combine(..combine(identity, r0).., r_last)`.
+    ///
+    /// # Panics
+    ///
+    /// As [`step`](Grid2::step); a panic of `combine` resumes after the phase, before the
+    /// swap.
+    pub fn step_reduce<R, F, C>(&mut self, pool: &PhasePool, identity: R, sweep: F, combine: C) -> R
+    where
+        R: Send,
+        F: Fn(GridView<'_, T>, usize, &mut [T]) -> R + Sync,
+        C: FnMut(R, R) -> R,
+    {
+        if self.current.is_empty() {
+            return identity;
+        }
+        let view = GridView {
+            data: &self.current,
+            rows: self.rows,
+            cols: self.cols,
+        };
+        let result = pool.with_schedule(Schedule::Static).map_reduce_chunks_mut(
+            &mut self.next,
+            self.cols,
+            identity,
+            |row, next_row| sweep(view, row, next_row),
+            combine,
+        );
+        std::mem::swap(&mut self.current, &mut self.next);
+        result
+    }
+}
+
+/// A vector of `len` elements, row `r` (of `cols` elements) set to `init(r, c)` by the worker
+/// that owns row `r` under [`Schedule::Static`], so its pages are first touched there.
+fn first_touch<T: Copy + Send + Sync>(
+    pool: &PhasePool,
+    len: usize,
+    cols: usize,
+    init: &(impl Fn(usize, usize) -> T + Sync),
+) -> Vec<T> {
+    let mut buffer = Vec::with_capacity(len);
+    if len == 0 {
+        return buffer;
+    }
+    pool.with_schedule(Schedule::Static).for_each_chunk_mut(
+        &mut buffer.spare_capacity_mut()[..len],
+        cols,
+        |row, cells| {
+            for (col, cell) in cells.iter_mut().enumerate() {
+                cell.write(init(row, col));
+            }
+        },
+    );
+    // SAFETY: the capacity is at least `len`, and `for_each_chunk_mut` returned normally, so it
+    // ran the closure on every chunk of the first `len` elements, which wrote every element.
+    unsafe { buffer.set_len(len) };
+    buffer
+}
+
+impl<T> fmt::Debug for Grid2<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Grid2")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .finish()
+    }
+}

@@ -1,0 +1,181 @@
+//! [`PhasePool`]: the team, its lifetime, and the phase primitive the other modules build on.
+
+use std::fmt;
+use std::panic::resume_unwind;
+
+use barrier_core::{Barrier, WaitPolicy};
+
+use crate::builder::PhasePoolBuilder;
+use crate::raw::handoff::{Aborted, Leader};
+use crate::schedule::{Schedule, Scheduled};
+use crate::sync::thread::JoinHandle;
+
+/// A persistent team of workers that runs bulk-synchronous phases.
+///
+/// The thread that calls a phase method takes part as worker 0; workers `1..n` are threads
+/// started by [`build`](PhasePoolBuilder::build), pinned per the [`Placement`](crate::Placement),
+/// and waiting (spin, then yield, then park) between phases. A phase runs the same closure on
+/// every worker and returns once every worker has finished it, so closures may borrow from the
+/// caller's stack.
+///
+/// - data-parallel phases: [`for_each_chunk_mut`](PhasePool::for_each_chunk_mut),
+///   [`map_reduce_chunks_mut`](PhasePool::map_reduce_chunks_mut),
+///   [`for_each_index`](PhasePool::for_each_index),
+///   [`map_reduce_index`](PhasePool::map_reduce_index), with a [`Schedule`];
+/// - SPMD / BSP programs: [`run`](PhasePool::run) and [`run_bsp`](PhasePool::run_bsp);
+/// - double-buffered grids: [`Grid2`](crate::Grid2).
+///
+/// **Panics**: a panic in any worker's part of a phase stops the phase (workers waiting in a
+/// collective leave it, data-parallel workers take no new chunks), and once every worker has
+/// stopped, the first panic resumes in the caller. The pool stays usable.
+///
+/// A pool is `Send` but not `Sync`: one thread at a time issues phases (this also makes a phase
+/// started from inside a phase of the same pool a compile error):
+///
+/// ```compile_fail
+/// let pool = phase_pool::PhasePool::new(2);
+/// pool.for_each_index(4, |_| { pool.num_threads(); });
+/// ```
+///
+/// Dropping the pool stops and joins its threads.
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::PhasePool;
+///
+/// let pool = PhasePool::new(4);
+/// let mut data: Vec<f64> = (0..1000).map(f64::from).collect();
+/// pool.for_each_chunk_mut(&mut data, 64, |_, chunk| chunk.iter_mut().for_each(|x| *x *= 2.0));
+/// let sum = pool.map_reduce_chunks_mut(&mut data, 64, 0.0, |_, c| c.iter().sum::<f64>(), |a, b| a + b);
+/// assert_eq!(sum, 999_000.0);
+/// ```
+pub struct PhasePool {
+    leader: Leader,
+    /// The barrier of SPMD collectives (`n` parties); see `raw/exchange.rs`.
+    collective: Barrier,
+    workers: Vec<JoinHandle<()>>,
+    schedule: Schedule,
+    policy: WaitPolicy,
+    cores: Vec<Option<usize>>,
+}
+
+impl PhasePool {
+    /// A builder with every setting at its default.
+    pub fn builder() -> PhasePoolBuilder {
+        PhasePoolBuilder::new()
+    }
+
+    /// A pool of `threads` workers (the calling thread included), otherwise configured from the
+    /// environment and the defaults, like [`PhasePool::builder`].
+    ///
+    /// # Panics
+    ///
+    /// If `threads == 0`, or the pool cannot be built (see [`PhasePoolBuilder::build`]).
+    #[must_use]
+    pub fn new(threads: usize) -> PhasePool {
+        PhasePool::builder()
+            .threads(threads)
+            .build()
+            .unwrap_or_else(|error| panic!("PhasePool::new({threads}): {error}"))
+    }
+
+    pub(crate) fn from_parts(
+        leader: Leader,
+        collective: Barrier,
+        workers: Vec<JoinHandle<()>>,
+        schedule: Schedule,
+        policy: WaitPolicy,
+        cores: Vec<Option<usize>>,
+    ) -> PhasePool {
+        PhasePool {
+            leader,
+            collective,
+            workers,
+            schedule,
+            policy,
+            cores,
+        }
+    }
+
+    /// The barrier of SPMD collectives; see `raw/exchange.rs` for who may wait on it.
+    pub(crate) fn collective_barrier(&self) -> &Barrier {
+        &self.collective
+    }
+
+    /// The number of workers, the calling thread (worker 0) included.
+    #[must_use]
+    pub fn num_threads(&self) -> usize {
+        self.workers.len() + 1
+    }
+
+    /// The default schedule of this pool's data-parallel phases.
+    #[must_use]
+    pub fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    /// How this pool's workers wait.
+    #[must_use]
+    pub fn wait_policy(&self) -> WaitPolicy {
+        self.policy
+    }
+
+    /// The core each worker was asked to run on (`None`: not pinned), by worker index. Worker
+    /// 0's entry is the core it would be pinned to with
+    /// [`pin_caller`](PhasePoolBuilder::pin_caller).
+    #[must_use]
+    pub fn cores(&self) -> &[Option<usize>] {
+        &self.cores
+    }
+
+    /// This pool with another schedule for the data-parallel calls made through the result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::{PhasePool, Schedule};
+    ///
+    /// let pool = PhasePool::new(2);
+    /// let mut v = vec![1u64; 100];
+    /// let total = pool
+    ///     .with_schedule(Schedule::Dynamic { chunk: 2 })
+    ///     .map_reduce_chunks_mut(&mut v, 7, 0, |_, c| c.iter().sum::<u64>(), |a, b| a + b);
+    /// assert_eq!(total, 100);
+    /// ```
+    pub fn with_schedule(&self, schedule: Schedule) -> Scheduled<'_> {
+        Scheduled::new(self, schedule)
+    }
+
+    /// Runs `job(i)` on every worker `i` and returns when all have finished; resumes the first
+    /// panic.
+    pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: &F) {
+        if let Err(panic) = self.leader.run(job) {
+            if panic.is::<Aborted>() {
+                panic!("a phase was aborted by a worker's panic whose payload was lost");
+            }
+            resume_unwind(panic);
+        }
+    }
+}
+
+impl Drop for PhasePool {
+    fn drop(&mut self) {
+        self.leader.shutdown();
+        for worker in self.workers.drain(..) {
+            // Phase panics are caught inside the workers, so a worker thread never panics.
+            let _ = worker.join();
+        }
+    }
+}
+
+impl fmt::Debug for PhasePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PhasePool")
+            .field("num_threads", &self.num_threads())
+            .field("schedule", &self.schedule)
+            .field("wait_policy", &self.policy)
+            .field("cores", &self.cores)
+            .finish()
+    }
+}

@@ -1,0 +1,208 @@
+//! The slots that SPMD collectives publish and read around a barrier.
+//!
+//! Round `k` of an [`Exchange`]: every worker writes its entry into `slots[k % 2][me]`, waits on
+//! the exchange's private barrier, then reads everyone's round-`k` entries. Two parities are
+//! enough: a worker writes `slots[k % 2][me]` again only in round `k + 2`, after its round
+//! `k + 1` wait returned `Ok`, which needed every other worker to arrive at round `k + 1`, and a
+//! worker arrives there only after it dropped its view of round `k` (the view borrows its
+//! [`Port`] mutably). A broken barrier never releases anyone again, and a port whose wait failed
+//! refuses further rounds, so no read can overlap a write. The barrier is the pool's, reused
+//! (and reset when a run broke it) from one run to the next; [`Exchange::new`]'s contract keeps
+//! every other waiter away while an exchange uses it.
+
+use std::fmt;
+
+use barrier_core::Barrier;
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicBool, Ordering, UnsafeCell};
+
+/// The barrier of an exchange broke (a worker panicked): the round did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Broken;
+
+/// One worker's entry of one parity, on its own cache line.
+type Slot<E> = CachePadded<UnsafeCell<Option<E>>>;
+
+/// Per-worker, double-buffered entries for `n` workers and the barrier that separates rounds.
+pub(crate) struct Exchange<E> {
+    barrier: Barrier,
+    /// `slots[parity][worker]`, each on its own cache line.
+    slots: [Box<[Slot<E>]>; 2],
+    /// Whether the port of each worker was handed out (at most once per exchange).
+    claimed: Box<[AtomicBool]>,
+}
+
+// SAFETY: entries are written by their owner and read through shared references by every
+// worker (`E: Sync`), and dropped by whichever thread overwrites or drops them (`E: Send`).
+// Accesses never overlap, as the module docs show.
+unsafe impl<E: Send + Sync> Sync for Exchange<E> {}
+
+impl<E> Exchange<E> {
+    /// An exchange for `barrier.parties()` workers, separating rounds with `barrier`.
+    ///
+    /// # Safety
+    ///
+    /// While the exchange lives, no thread waits on `barrier` (or a clone of it) other than
+    /// through this exchange's ports, and when it is created nobody is waiting on it (a
+    /// previous exchange over the same barrier is over: all its waits returned and happened
+    /// before this call).
+    pub(crate) unsafe fn new(barrier: Barrier) -> Exchange<E> {
+        let n = barrier.parties();
+        let slots = || {
+            (0..n)
+                .map(|_| CachePadded::new(UnsafeCell::new(None)))
+                .collect()
+        };
+        Exchange {
+            barrier,
+            slots: [slots(), slots()],
+            claimed: (0..n).map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+
+    /// The port of worker `index`.
+    ///
+    /// # Panics
+    ///
+    /// If the port of `index` was already handed out, or `index` is out of range.
+    pub(crate) fn port(&self, index: usize) -> Port<'_, E> {
+        // Relaxed: only the uniqueness of the claim matters; the barrier orders the data.
+        let taken = self.claimed[index].swap(true, Ordering::Relaxed);
+        assert!(
+            !taken,
+            "the exchange port of worker {index} was already handed out"
+        );
+        Port {
+            exchange: self,
+            index,
+            round: 0,
+            poisoned: false,
+        }
+    }
+
+    /// Breaks the barrier: every current and later round fails with [`Broken`].
+    pub(crate) fn abort(&self) {
+        self.barrier.abort();
+    }
+}
+
+/// Worker `index`'s access to an [`Exchange`].
+pub(crate) struct Port<'a, E> {
+    exchange: &'a Exchange<E>,
+    index: usize,
+    round: u64,
+    poisoned: bool,
+}
+
+impl<E> Port<'_, E> {
+    /// Publishes `entry` for this round, waits for every worker, and returns a view of all
+    /// workers' entries of this round.
+    ///
+    /// # Errors
+    ///
+    /// [`Broken`] if the barrier broke (now or in an earlier round of this port).
+    pub(crate) fn exchange(&mut self, entry: E) -> Result<Round<'_, E>, Broken> {
+        if self.poisoned {
+            return Err(Broken);
+        }
+        let slots = &self.exchange.slots[(self.round % 2) as usize];
+        // SAFETY: only this port writes this slot. Its last readers read it in round
+        // `self.round - 2` and were done before they arrived at round `self.round - 1`, whose
+        // wait this port passed with `Ok` (otherwise it would be poisoned).
+        slots[self.index].with_mut(|slot| unsafe { *slot = Some(entry) });
+        // The barrier's happens-before edge publishes the write above to every reader.
+        match self.exchange.barrier.wait() {
+            Ok(_) => {
+                self.round += 1;
+                Ok(Round { slots })
+            }
+            Err(_) => {
+                self.poisoned = true;
+                Err(Broken)
+            }
+        }
+    }
+}
+
+/// Every worker's entry of one completed round; borrows the port, so the port cannot start the
+/// next round while it lives.
+pub(crate) struct Round<'p, E> {
+    slots: &'p [Slot<E>],
+}
+
+impl<'p, E> Round<'p, E> {
+    /// Worker `worker`'s entry of this round.
+    pub(crate) fn get(&self, worker: usize) -> &'p E {
+        // SAFETY: every worker wrote its entry before the barrier wait this round passed, and
+        // none writes it again before this view is dropped (module docs).
+        let entry = self.slots[worker].with(|slot| unsafe { (*slot).as_ref() });
+        entry.expect("every worker publishes an entry before the round completes")
+    }
+
+    /// The number of workers.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+impl<E> fmt::Debug for Exchange<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exchange")
+            .field("barrier", &self.barrier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E> fmt::Debug for Port<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Port")
+            .field("index", &self.index)
+            .field("round", &self.round)
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(lockstep_loom)))]
+mod tests {
+    use super::*;
+
+    fn new_exchange(n: usize) -> Exchange<usize> {
+        // SAFETY: a fresh barrier that only this exchange uses.
+        unsafe { Exchange::new(Barrier::new(n)) }
+    }
+
+    #[test]
+    #[should_panic(expected = "already handed out")]
+    fn a_port_is_handed_out_once() {
+        let exchange = new_exchange(2);
+        let _first = exchange.port(0);
+        let _second = exchange.port(0);
+    }
+
+    #[test]
+    fn rounds_see_every_entry_and_a_broken_port_stays_broken() {
+        let exchange = new_exchange(2);
+        std::thread::scope(|s| {
+            for me in 0..2 {
+                let exchange = &exchange;
+                s.spawn(move || {
+                    let mut port = exchange.port(me);
+                    for round in 0..10 {
+                        let view = port.exchange(round * 10 + me).unwrap();
+                        assert_eq!(
+                            (0..view.len()).map(|j| *view.get(j)).collect::<Vec<_>>(),
+                            [round * 10, round * 10 + 1]
+                        );
+                    }
+                });
+            }
+        });
+        let single = new_exchange(1);
+        let mut port = single.port(0);
+        assert_eq!(*port.exchange(7).unwrap().get(0), 7);
+        single.abort();
+        assert!(port.exchange(8).is_err());
+        assert!(port.exchange(9).is_err());
+    }
+}

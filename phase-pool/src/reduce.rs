@@ -1,0 +1,88 @@
+//! Combine functions for reductions ([`PhasePool::map_reduce_chunks_mut`](crate::PhasePool),
+//! [`Ctx::reduce`](crate::Ctx::reduce), ...).
+//!
+//! `min` and `max` are written with one comparison, so they vectorise and are exactly
+//! associative; with a NaN they keep the left operand (`max(NaN, x) == NaN`,
+//! `max(x, NaN) == x`). The `_loc` forms carry an index (a location) and keep the smaller index
+//! on ties, so they are deterministic whatever the fold order.
+//!
+//! # Examples
+//!
+//! ```
+//! use phase_pool::{reduce, PhasePool};
+//!
+//! let pool = PhasePool::new(3);
+//! let data = [3.0, -1.0, 7.5, 7.5, 2.0];
+//! let (value, index) = pool.map_reduce_index(data.len(), 2, (f64::NEG_INFINITY, usize::MAX),
+//!     |r| r.map(|i| (data[i], i)).fold((f64::NEG_INFINITY, usize::MAX), reduce::max_loc),
+//!     reduce::max_loc);
+//! assert_eq!((value, index), (7.5, 2));
+//! ```
+
+use std::ops::Add;
+
+/// `a + b`.
+#[inline]
+pub fn sum<T: Add<Output = T>>(a: T, b: T) -> T {
+    a + b
+}
+
+/// The smaller of `a` and `b`: `b` if `b < a`, else `a`.
+#[inline]
+pub fn min<T: PartialOrd>(a: T, b: T) -> T {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// The larger of `a` and `b`: `b` if `b > a`, else `a`.
+#[inline]
+pub fn max<T: PartialOrd>(a: T, b: T) -> T {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// The `(value, index)` with the smaller value; on equal values, the smaller index.
+#[inline]
+pub fn min_loc<T: PartialOrd>(a: (T, usize), b: (T, usize)) -> (T, usize) {
+    if b.0 < a.0 || (b.0 == a.0 && b.1 < a.1) {
+        b
+    } else {
+        a
+    }
+}
+
+/// The `(value, index)` with the larger value; on equal values, the smaller index.
+#[inline]
+pub fn max_loc<T: PartialOrd>(a: (T, usize), b: (T, usize)) -> (T, usize) {
+    if b.0 > a.0 || (b.0 == a.0 && b.1 < a.1) {
+        b
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loc_forms_prefer_the_smaller_index() {
+        assert_eq!(max_loc((1.0, 5), (1.0, 2)), (1.0, 2));
+        assert_eq!(max_loc((1.0, 2), (1.0, 5)), (1.0, 2));
+        assert_eq!(min_loc((0, 9), (0, 1)), (0, 1));
+        assert_eq!(min_loc((-1, 9), (0, 1)), (-1, 9));
+    }
+
+    #[test]
+    fn min_max_sum() {
+        assert_eq!(max(1, 2), 2);
+        assert_eq!(min(1.5, -2.0), -2.0);
+        assert_eq!(sum(2u8, 3), 5);
+    }
+}

@@ -1,0 +1,407 @@
+//! SPMD / BSP programs: every worker runs the same closure with a [`Ctx`] for collectives and
+//! messages.
+
+use std::any::Any;
+use std::fmt;
+use std::ops::Range;
+use std::panic::resume_unwind;
+use std::sync::PoisonError;
+
+use crate::pool::PhasePool;
+use crate::raw::exchange::{Broken, Exchange, Port, Round};
+use crate::raw::handoff::Aborted;
+use crate::raw::slots::Slots;
+use crate::schedule::static_block;
+use crate::sync::Mutex;
+
+/// A value published in a collective.
+type Value = Box<dyn Any + Send + Sync>;
+
+/// Which collective a worker entered; every worker must enter the same ones in the same order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Sync,
+    Reduce,
+    Broadcast {
+        root: usize,
+    },
+    Single,
+    /// The worker's closure returned.
+    End,
+}
+
+/// One worker's entry in a collective round.
+struct Entry {
+    op: Op,
+    value: Option<Value>,
+    /// Whether this worker posted messages in this round (only in `Op::Sync`).
+    sent: bool,
+}
+
+/// The message boxes of one run: `boxes[parity][from * n + to]`, where `parity` alternates with
+/// each `sync`. A sender fills its boxes of parity `s % 2` before the barrier of sync `s`, the
+/// receiver empties them after it; the sender touches that parity again only at sync `s + 2`,
+/// after the barrier of sync `s + 1`, which the receiver reaches only once it has emptied them.
+struct Mail<M> {
+    boxes: [Box<[Mutex<Vec<M>>]>; 2],
+}
+
+impl<M> Mail<M> {
+    fn new(n: usize) -> Mail<M> {
+        let boxes = || (0..n * n).map(|_| Mutex::new(Vec::new())).collect();
+        Mail {
+            boxes: [boxes(), boxes()],
+        }
+    }
+}
+
+/// Aborts the exchange if the worker's closure unwinds, so the others leave their collectives.
+struct AbortOnUnwind<'a>(&'a Exchange<Entry>);
+
+impl Drop for AbortOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A worker's handle on an SPMD run: its index, the collectives, and BSP messages of type `M`.
+///
+/// Every collective ([`sync`](Ctx::sync), [`reduce`](Ctx::reduce),
+/// [`broadcast`](Ctx::broadcast), [`single`](Ctx::single)) is a barrier: every worker must call
+/// the same collectives in the same order. A worker that calls another collective, or returns
+/// while the others are still in one, makes every worker panic with a message naming the
+/// mismatch (instead of hanging).
+///
+/// Messages follow BSPlib: [`send`](Ctx::send) queues a message, the next [`sync`](Ctx::sync)
+/// delivers it, and [`messages`](Ctx::messages) then holds everything sent to this worker
+/// before that sync, ordered by sender index, then by sending order. Each `sync` replaces the
+/// delivered messages; messages sent after the last `sync` are dropped. Only `sync` delivers
+/// messages; the other collectives leave them alone.
+pub struct Ctx<'a, M = ()> {
+    index: usize,
+    threads: usize,
+    port: Port<'a, Entry>,
+    mail: &'a Mail<M>,
+    /// Messages queued since the last sync, by destination.
+    outbox: Vec<Vec<M>>,
+    /// Messages delivered by the last sync.
+    inbox: Vec<M>,
+    syncs: u64,
+}
+
+impl<'a, M> Ctx<'a, M> {
+    fn new(index: usize, threads: usize, port: Port<'a, Entry>, mail: &'a Mail<M>) -> Self {
+        let outbox = (0..threads).map(|_| Vec::new()).collect();
+        Ctx {
+            index,
+            threads,
+            port,
+            mail,
+            outbox,
+            inbox: Vec::new(),
+            syncs: 0,
+        }
+    }
+
+    /// This worker's index in `0..num_threads()`; the calling thread is worker 0.
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The number of workers in the run.
+    #[must_use]
+    pub fn num_threads(&self) -> usize {
+        self.threads
+    }
+
+    /// This worker's contiguous share of `0..len`, as [`Schedule::Static`](crate::Schedule)
+    /// deals it: the blocks of all workers partition `0..len` in worker order.
+    #[must_use]
+    pub fn block(&self, len: usize) -> Range<usize> {
+        static_block(self.index, self.threads, len)
+    }
+
+    /// Enters a collective; a broken round unwinds this worker (another one panicked).
+    fn collective(&mut self, op: Op, value: Option<Value>, sent: bool) -> Round<'_, Entry> {
+        match self.port.exchange(Entry { op, value, sent }) {
+            Ok(round) => {
+                check_same_op(&round, self.index, op);
+                round
+            }
+            // Not a new panic: the real one resumes in the caller of `run`.
+            Err(Broken) => resume_unwind(Box::new(Aborted)),
+        }
+    }
+
+    /// Waits until every worker has called `sync` (a barrier), and delivers the messages sent
+    /// before it.
+    ///
+    /// Everything a worker wrote before its `sync` is visible to every worker after theirs.
+    pub fn sync(&mut self) {
+        let n = self.threads;
+        let me = self.index;
+        let parity = (self.syncs % 2) as usize;
+        let mail = self.mail;
+        let boxes = &mail.boxes[parity];
+        let mut sent = false;
+        for (to, queued) in self.outbox.iter_mut().enumerate() {
+            if !queued.is_empty() {
+                sent = true;
+                let mut slot = boxes[me * n + to]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                slot.append(queued);
+            }
+        }
+        let round = self.collective(Op::Sync, None, sent);
+        let senders: Vec<usize> = (0..n).filter(|&from| round.get(from).sent).collect();
+        self.inbox.clear();
+        for from in senders {
+            let mut slot = boxes[from * n + me]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.inbox.append(&mut slot);
+        }
+        self.syncs += 1;
+    }
+
+    /// Combines one value from every worker, `op(..op(op(v0, v1), v2).., v_last)` in worker
+    /// order, and returns the result to every worker.
+    ///
+    /// Every worker computes the fold itself from the same values in the same order, so every
+    /// worker gets the same result as long as `op` is deterministic. One barrier.
+    ///
+    /// # Panics
+    ///
+    /// If the workers pass values of different types; resumes a panic of `op`.
+    pub fn reduce<T, F>(&mut self, value: T, mut op: F) -> T
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnMut(T, T) -> T,
+    {
+        let round = self.collective(Op::Reduce, Some(Box::new(value)), false);
+        let mut acc = value_of::<T>(&round, 0, "reduce").clone();
+        for worker in 1..round.len() {
+            acc = op(acc, value_of::<T>(&round, worker, "reduce").clone());
+        }
+        acc
+    }
+
+    /// Returns worker `root`'s `value` to every worker (the other workers' values are dropped).
+    /// One barrier.
+    ///
+    /// # Panics
+    ///
+    /// If `root >= num_threads()`, if the workers name different roots, or if they pass values
+    /// of different types.
+    pub fn broadcast<T>(&mut self, root: usize, value: T) -> T
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        assert!(
+            root < self.threads,
+            "broadcast root {root} out of range: the run has {} workers",
+            self.threads
+        );
+        let value: Option<Value> = (self.index == root).then(|| Box::new(value) as Value);
+        let round = self.collective(Op::Broadcast { root }, value, false);
+        value_of::<T>(&round, root, "broadcast").clone()
+    }
+
+    /// Worker 0 runs `f` while the others wait; then every worker gets its result. One barrier.
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `f` (in the caller of [`run`](PhasePool::run); the other workers
+    /// leave).
+    pub fn single<R, F>(&mut self, f: F) -> R
+    where
+        R: Clone + Send + Sync + 'static,
+        F: FnOnce() -> R,
+    {
+        let value: Option<Value> = (self.index == 0).then(|| Box::new(f()) as Value);
+        let round = self.collective(Op::Single, value, false);
+        value_of::<R>(&round, 0, "single").clone()
+    }
+
+    /// Queues `message` for worker `to`; the next [`sync`](Ctx::sync) delivers it.
+    ///
+    /// # Panics
+    ///
+    /// If `to >= num_threads()`.
+    pub fn send(&mut self, to: usize, message: M) {
+        assert!(
+            to < self.threads,
+            "send to worker {to}: the run has {} workers",
+            self.threads
+        );
+        self.outbox[to].push(message);
+    }
+
+    /// The messages delivered to this worker by the last [`sync`](Ctx::sync), by sender index
+    /// and then in sending order.
+    #[must_use]
+    pub fn messages(&self) -> &[M] {
+        &self.inbox
+    }
+
+    /// Takes the messages delivered by the last [`sync`](Ctx::sync), leaving none.
+    pub fn take_messages(&mut self) -> Vec<M> {
+        std::mem::take(&mut self.inbox)
+    }
+
+    /// The closing round: catches a worker that returns while others are still in a collective.
+    fn finish(mut self) {
+        // A broken round means another worker panicked; its panic is the one reported.
+        if let Ok(round) = self.port.exchange(Entry {
+            op: Op::End,
+            value: None,
+            sent: false,
+        }) {
+            check_same_op(&round, self.index, Op::End);
+        }
+    }
+}
+
+fn check_same_op(round: &Round<'_, Entry>, me: usize, op: Op) {
+    for worker in 0..round.len() {
+        let other = round.get(worker).op;
+        if other != op {
+            panic!(
+                "mismatched collectives: worker {me} is in {} while worker {worker} is in {}; \
+                 every worker must call the same collectives in the same order",
+                describe(op),
+                describe(other)
+            );
+        }
+    }
+}
+
+fn describe(op: Op) -> String {
+    match op {
+        Op::Sync => "sync()".into(),
+        Op::Reduce => "reduce()".into(),
+        Op::Broadcast { root } => format!("broadcast(root = {root})"),
+        Op::Single => "single()".into(),
+        Op::End => "the end of the run (its closure returned)".into(),
+    }
+}
+
+fn value_of<'r, T: 'static>(round: &Round<'r, Entry>, worker: usize, what: &str) -> &'r T {
+    round
+        .get(worker)
+        .value
+        .as_ref()
+        .and_then(|value| value.downcast_ref::<T>())
+        .unwrap_or_else(|| {
+            panic!(
+                "{what}: worker {worker} passed a value of another type than {}",
+                std::any::type_name::<T>()
+            )
+        })
+}
+
+/// SPMD and BSP runs.
+impl PhasePool {
+    /// Runs `f` on every worker (SPMD) and returns the results in worker order.
+    ///
+    /// `f` gets a [`Ctx`] with the worker's index and the collectives (`sync`, `reduce`,
+    /// `broadcast`, `single`). For messages between workers use [`run_bsp`](Self::run_bsp).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(4);
+    /// let data: Vec<f64> = (0..100).map(f64::from).collect();
+    /// let out = pool.run(|ctx| {
+    ///     let local: f64 = data[ctx.block(data.len())].iter().sum();
+    ///     let total = ctx.reduce(local, |a, b| a + b);
+    ///     let first = ctx.broadcast(0, ctx.index() * 10);
+    ///     (ctx.index(), total, first)
+    /// });
+    /// assert_eq!(out.len(), 4);
+    /// for (i, (index, total, first)) in out.into_iter().enumerate() {
+    ///     assert_eq!((index, total, first), (i, 4950.0, 0));
+    /// }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If any worker panics, the others leave their collectives, and once all have stopped the
+    /// first panic resumes here; the pool stays usable. Mismatched collectives panic (see
+    /// [`Ctx`]).
+    pub fn run<R, F>(&self, f: F) -> Vec<R>
+    where
+        R: Send,
+        F: Fn(&mut Ctx<'_>) -> R + Sync,
+    {
+        self.run_bsp::<(), R, F>(f)
+    }
+
+    /// [`run`](Self::run) with BSP messages of type `M` ([`Ctx::send`], delivered by the next
+    /// [`Ctx::sync`], read with [`Ctx::messages`]).
+    ///
+    /// # Examples
+    ///
+    /// A ring shift: every worker sends its index to the next one.
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(3);
+    /// let got = pool.run_bsp::<usize, _, _>(|ctx| {
+    ///     let next = (ctx.index() + 1) % ctx.num_threads();
+    ///     ctx.send(next, ctx.index());
+    ///     ctx.sync();
+    ///     ctx.messages().to_vec()
+    /// });
+    /// assert_eq!(got, [vec![2], vec![0], vec![1]]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](Self::run).
+    pub fn run_bsp<M, R, F>(&self, f: F) -> Vec<R>
+    where
+        M: Send,
+        R: Send,
+        F: Fn(&mut Ctx<'_, M>) -> R + Sync,
+    {
+        let n = self.num_threads();
+        let barrier = self.collective_barrier();
+        // A run that panicked left the barrier broken; nobody waits on it between runs.
+        if barrier.is_broken() {
+            barrier.reset();
+        }
+        // SAFETY: the collective barrier is only waited on through the exchange of a run, and
+        // runs never overlap: the pool is not `Sync` and the leader refuses a nested phase. The
+        // previous run's phase ended (all its waits returned) before this call.
+        let exchange = unsafe { Exchange::<Entry>::new(barrier.clone()) };
+        let mail = Mail::<M>::new(n);
+        let results = Slots::new(n);
+        self.phase(&|index| {
+            let guard = AbortOnUnwind(&exchange);
+            let mut ctx = Ctx::new(index, n, exchange.port(index), &mail);
+            let result = f(&mut ctx);
+            ctx.finish();
+            // SAFETY: worker `index` runs this closure once per phase, so it is the only
+            // writer of slot `index`.
+            unsafe { results.put(index, result) };
+            std::mem::forget(guard);
+        });
+        results
+            .into_values()
+            .map(|result| result.expect("every worker finished: the phase completed"))
+            .collect()
+    }
+}
+
+impl<M> fmt::Debug for Ctx<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("index", &self.index)
+            .field("num_threads", &self.threads)
+            .field("syncs", &self.syncs)
+            .field("messages", &self.inbox.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,60 @@
+//! A loom model of the phase hand-off: the shipped `PhasePool` (with barrier-core's barrier and
+//! both crates' `sync.rs` shims on loom) with two workers, through build, one phase that
+//! publishes a job, runs it on both workers, folds their partial results and releases the
+//! borrowed data, a second phase (whose publication must not race the first one's reads), and
+//! shut-down.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg lockstep_loom" cargo test -p phase-pool --release --test loom_handoff
+//! ```
+//!
+//! Loom checks every interleaving (up to the preemption bound) for data races on the job slot
+//! and the result slots (both are loom `UnsafeCell`s under this cfg), deadlocks and lost
+//! wake-ups in the gate barrier, and the final values.
+
+#![cfg(lockstep_loom)]
+
+use phase_pool::{PhasePool, Placement, Schedule, WaitPolicy};
+
+fn model(policy: WaitPolicy) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(move || {
+        let pool = PhasePool::builder()
+            .threads(2)
+            .placement(Placement::None)
+            .wait_policy(policy)
+            .build()
+            .unwrap();
+        // Borrowed, non-'static data: each worker owns one chunk (static schedule) and returns a
+        // partial; the leader folds them after the end gate.
+        let mut data = [1u64, 2];
+        let sum = pool.with_schedule(Schedule::Static).map_reduce_chunks_mut(
+            &mut data,
+            1,
+            0,
+            |_, chunk| {
+                chunk[0] *= 10;
+                chunk[0]
+            },
+            |a, b| a + b,
+        );
+        assert_eq!(sum, 30);
+        assert_eq!(data, [10, 20]);
+        // A second phase: its publication must not race the first phase's reads of the job
+        // slot (the release edge), and its results must see the first phase's writes.
+        let sum = pool.map_reduce_index(2, 1, 0, |r| data[r.start], |a, b| a + b);
+        assert_eq!(sum, 30);
+        drop(pool);
+    });
+}
+
+#[test]
+fn handoff_publish_run_fold_release_park() {
+    model(WaitPolicy::Park);
+}
+
+#[test]
+fn handoff_publish_run_fold_release_adaptive() {
+    model(WaitPolicy::Adaptive);
+}

@@ -1,0 +1,213 @@
+//! A panic in any worker (or in a combine) stops the phase, resumes in the caller once every
+//! worker has stopped, and leaves the pool usable.
+
+mod common;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use common::{message, pool, watchdog, SCHEDULES};
+use phase_pool::{kernels, PhasePool, Schedule};
+
+/// Runs `phase` expecting a panic whose message contains `expected`.
+fn expect_panic<R>(expected: &str, phase: impl FnOnce() -> R) {
+    let payload = catch_unwind(AssertUnwindSafe(phase))
+        .err()
+        .expect("the phase must panic");
+    let text = message(&*payload);
+    assert!(
+        text.contains(expected),
+        "got panic {text:?}, expected {expected:?}"
+    );
+}
+
+/// The pool still computes correct results.
+fn assert_usable(pool: &PhasePool) {
+    let mut data = vec![1u64; 1000];
+    let sum =
+        pool.map_reduce_chunks_mut(&mut data, 7, 0, |_, c| c.iter().sum::<u64>(), |a, b| a + b);
+    assert_eq!(sum, 1000);
+    let n = pool.num_threads();
+    assert_eq!(
+        pool.run(|ctx| ctx.reduce(ctx.index(), |a, b| a + b)),
+        vec![n * (n - 1) / 2; n]
+    );
+}
+
+#[test]
+fn a_panic_of_worker_zero_resumes_and_the_pool_is_reused() {
+    watchdog(|| {
+        let pool = pool(4);
+        // Under the static schedule chunk 0 belongs to worker 0, the calling thread.
+        let mut data = vec![0u8; 40];
+        expect_panic("boom in worker 0", || {
+            pool.with_schedule(Schedule::Static)
+                .for_each_chunk_mut(&mut data, 1, |i, _| {
+                    if i == 0 {
+                        assert_eq!(std::thread::current().name(), Some("test-body"));
+                        panic!("boom in worker 0");
+                    }
+                });
+        });
+        assert_usable(&pool);
+    });
+}
+
+#[test]
+fn a_panic_of_another_worker_resumes_and_the_pool_is_reused() {
+    watchdog(|| {
+        let pool = pool(4);
+        let mut data = vec![0u8; 40];
+        expect_panic("boom in the last worker", || {
+            pool.with_schedule(Schedule::Static)
+                .for_each_chunk_mut(&mut data, 1, |i, _| {
+                    if i == 39 {
+                        assert_ne!(std::thread::current().name(), Some("test-body"));
+                        panic!("boom in the last worker");
+                    }
+                });
+        });
+        assert_usable(&pool);
+    });
+}
+
+#[test]
+fn panics_under_every_schedule_and_api() {
+    watchdog(|| {
+        for threads in [1, 2, 3, 5] {
+            let pool = pool(threads);
+            for schedule in SCHEDULES {
+                let scheduled = pool.with_schedule(schedule);
+                let mut data = vec![0u32; 100];
+                expect_panic("map", || {
+                    scheduled.map_reduce_chunks_mut(
+                        &mut data,
+                        3,
+                        0,
+                        |i, _| if i == 17 { panic!("map") } else { 1 },
+                        |a, b| a + b,
+                    )
+                });
+                expect_panic("index", || {
+                    scheduled.for_each_index(100, |i| assert!(i != 50, "index"));
+                });
+                expect_panic("range", || {
+                    scheduled.map_reduce_index(
+                        100,
+                        9,
+                        0,
+                        |r| {
+                            assert!(!r.contains(&99), "range");
+                            0
+                        },
+                        |a, b| a + b,
+                    )
+                });
+                assert_usable(&pool);
+            }
+        }
+    });
+}
+
+#[test]
+fn a_panic_in_combine_resumes_and_the_pool_is_reused() {
+    watchdog(|| {
+        let pool = pool(3);
+        let mut data = vec![1u32; 30];
+        expect_panic("combine", || {
+            pool.map_reduce_chunks_mut(
+                &mut data,
+                2,
+                0,
+                |_, c| c[0],
+                |a, b| {
+                    assert!(a < 5, "combine");
+                    a + b
+                },
+            )
+        });
+        assert_usable(&pool);
+    });
+}
+
+#[test]
+fn spmd_panics_release_workers_blocked_in_collectives() {
+    watchdog(|| {
+        for threads in [2, 3, 5, 8] {
+            let pool = pool(threads);
+            for culprit in [0, threads - 1] {
+                // The others wait in a sync the culprit never reaches.
+                expect_panic("spmd boom", || {
+                    pool.run(|ctx| {
+                        ctx.sync();
+                        if ctx.index() == culprit {
+                            panic!("spmd boom");
+                        }
+                        ctx.sync();
+                        ctx.reduce(1, |a, b| a + b)
+                    })
+                });
+                assert_usable(&pool);
+                // A panic inside single: the others wait for its result.
+                expect_panic("single boom", || {
+                    pool.run(|ctx| ctx.single(|| panic!("single boom")))
+                });
+                assert_usable(&pool);
+                // A panic inside the reduce operator on one worker only.
+                expect_panic("op boom", || {
+                    pool.run(|ctx| {
+                        let me = ctx.index();
+                        let r = ctx.reduce(1, |a, b| {
+                            assert!(me != culprit, "op boom");
+                            a + b
+                        });
+                        ctx.sync();
+                        r
+                    })
+                });
+                assert_usable(&pool);
+            }
+        }
+    });
+}
+
+#[test]
+fn many_panics_in_a_row() {
+    watchdog(|| {
+        let pool = pool(5);
+        for round in 0..50 {
+            let culprit = round % 5;
+            expect_panic("again", || {
+                pool.run(|ctx| {
+                    if ctx.index() == culprit {
+                        panic!("again {round}");
+                    }
+                    ctx.sync();
+                })
+            });
+        }
+        assert_usable(&pool);
+    });
+}
+
+#[test]
+fn a_panicking_grid_sweep_keeps_the_current_buffer() {
+    watchdog(|| {
+        let pool = pool(3);
+        let n = 20;
+        let mut grid = kernels::jacobi_grid(&pool, n);
+        let before = grid.current().as_slice().to_vec();
+        expect_panic("sweep", || {
+            grid.step(&pool, |_, row, _| assert!(row != 15, "sweep"));
+        });
+        assert_eq!(grid.current().as_slice(), &before[..]);
+        let mut cur = before.clone();
+        let mut next = before;
+        let serial = kernels::jacobi_step_serial(&cur, &mut next, n);
+        std::mem::swap(&mut cur, &mut next);
+        assert_eq!(
+            kernels::jacobi_step(&pool, &mut grid).to_bits(),
+            serial.to_bits()
+        );
+        assert_eq!(grid.current().as_slice(), &cur[..]);
+    });
+}
