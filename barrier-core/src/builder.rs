@@ -33,11 +33,16 @@ pub enum Algorithm {
     /// `ceil(log2 parties)` rounds of pairwise flags per seat, with no shared counter; seat 0
     /// completes the generation. Needs [`BarrierBuilder::build_seated`].
     Dissemination,
-    /// Let lockstep choose: [`Algorithm::Central`] for [`build`](BarrierBuilder::build);
-    /// for [`build_seated`](BarrierBuilder::build_seated), [`Algorithm::Dissemination`] when
-    /// every seat can have its own usable core, else a [`Algorithm::Tree`] of fan-in
-    /// [`DEFAULT_FAN_IN`] (a dissemination round waits on one specific partner, which stalls
-    /// whenever that partner is descheduled; see the README's measurements).
+    /// Let lockstep choose. For [`build`](BarrierBuilder::build): [`Algorithm::Central`]. For
+    /// [`build_seated`](BarrierBuilder::build_seated):
+    /// - up to [`SMALL_TEAM`] parties, [`Algorithm::Central`]: one cache line shared by a few
+    ///   threads is the cheapest hand-off (2 threads on the 2-core machine: ~44 ns against
+    ///   ~135-180 ns for the seated algorithms, whose completer adds a release hop);
+    /// - more parties than usable cores, a [`Algorithm::Tree`] of fan-in [`DEFAULT_FAN_IN`]:
+    ///   with 8 threads on 2 cores it measured ~8-9 us against ~10 us (central) and ~18 us
+    ///   (dissemination, whose rounds each wait on one partner that may be descheduled);
+    /// - otherwise [`Algorithm::Dissemination`], which has no shared counter at all (the
+    ///   textbook choice for pinned threads; not yet measured beyond 2 cores).
     #[default]
     Auto,
 }
@@ -45,6 +50,9 @@ pub enum Algorithm {
 /// The fan-in of [`Algorithm::Auto`]'s tree: 4 children per node keeps a node's arrivals on one
 /// cache line within a handful of hand-offs while halving the depth of a binary tree.
 pub const DEFAULT_FAN_IN: usize = 4;
+
+/// Up to this many parties [`Algorithm::Auto`] seats threads on the central algorithm.
+pub const SMALL_TEAM: usize = 4;
 
 /// Configures a [`Barrier`]: its action, default timeout, algorithm and wait policy.
 ///

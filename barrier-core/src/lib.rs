@@ -9,7 +9,8 @@
 //! | item | what it is |
 //! |------|------------|
 //! | [`Barrier`] | the barrier handle (`Clone + Send + Sync`) |
-//! | [`BarrierBuilder`] | action, default timeout, [`Algorithm`], [`WaitPolicy`] |
+//! | [`BarrierBuilder`] | action, default timeout, [`Algorithm`], [`WaitPolicy`], [`Placement`] |
+//! | [`Seat`] | one thread's fixed place at a seated (tree, dissemination) barrier |
 //! | [`BrokenBarrierError`], [`BrokenCause`] | why a `wait` failed |
 //! | [`BuildError`] | why a barrier could not be built |
 //!
@@ -17,8 +18,14 @@
 //!
 //! | algorithm | use it when |
 //! |-----------|-------------|
-//! | [`Algorithm::Central`] | any thread may call `wait`; you need Python's exact arrival indices |
-//! | [`Algorithm::Auto`] | you want lockstep to pick (today: `Central`) |
+//! | [`Algorithm::Central`] | any thread may call `wait`; Python's exact arrival indices; few threads |
+//! | [`Algorithm::Tree`] | fixed threads ([`Seat`]s), more threads than cores; `fan_in` threads share a line |
+//! | [`Algorithm::Dissemination`] | fixed, pinned threads, one per core; no shared counter |
+//! | [`Algorithm::Auto`] | let lockstep pick by team size and usable cores (see its docs) |
+//!
+//! Seated barriers come from [`BarrierBuilder::build_seated`], which hands out one [`Seat`] per
+//! thread; [`Placement`] and [`Seat::pin`] pin each thread to a core of the process's affinity
+//! mask ([`topology`]).
 //!
 //! Compared with `std::sync::Barrier`, which always sleeps on a mutex and condition variable,
 //! these barriers spin briefly before parking, which makes an episode between threads that own
@@ -42,7 +49,7 @@ pub mod topology;
 mod wait;
 
 pub use barrier::Barrier;
-pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN};
+pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN, SMALL_TEAM};
 pub use error::{BrokenBarrierError, BrokenCause, BuildError};
 pub use seat::Seat;
 pub use topology::Placement;

@@ -75,9 +75,14 @@ pub fn physical_cores() -> usize {
     num_cpus::get_physical().max(1)
 }
 
-/// Pins the calling thread to `core`; `false` if the operating system refused.
+/// Cores at or beyond this number cannot be named in a CPU set (glibc's `CPU_SETSIZE`);
+/// `core_affinity` would index out of bounds (and abort) instead of failing.
+const MAX_PINNABLE_CORE: usize = 1024;
+
+/// Pins the calling thread to `core`; `false` if the core does not exist or the operating system
+/// refused.
 pub fn pin_current_thread(core: usize) -> bool {
-    if cfg!(lockstep_loom) {
+    if cfg!(lockstep_loom) || core >= MAX_PINNABLE_CORE {
         return false;
     }
     core_affinity::set_for_current(core_affinity::CoreId { id: core })

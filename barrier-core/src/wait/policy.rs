@@ -133,9 +133,11 @@ impl Budget {
     }
 }
 
-/// Cores this process may run on (respects the affinity mask and cgroup quotas).
+/// Cores this process may run on (respects the affinity mask and cgroup quotas), read once:
+/// the query reads cgroup files (tens of microseconds), too slow to repeat for every barrier.
 pub(crate) fn usable_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[cfg(test)]
