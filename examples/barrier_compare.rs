@@ -168,10 +168,19 @@ struct BareSeat {
 impl BareSeat {
     fn team(parties: usize) -> Vec<BareSeat> {
         let rounds = parties.next_power_of_two().trailing_zeros() as usize;
-        let flags: Arc<Vec<PaddedFlag>> =
-            Arc::new((0..parties * rounds).map(|_| PaddedFlag(AtomicU64::new(0))).collect());
+        let flags: Arc<Vec<PaddedFlag>> = Arc::new(
+            (0..parties * rounds)
+                .map(|_| PaddedFlag(AtomicU64::new(0)))
+                .collect(),
+        );
         (0..parties)
-            .map(|index| BareSeat { flags: Arc::clone(&flags), parties, rounds, index, epoch: 0 })
+            .map(|index| BareSeat {
+                flags: Arc::clone(&flags),
+                parties,
+                rounds,
+                index,
+                epoch: 0,
+            })
             .collect()
     }
 }
@@ -182,7 +191,9 @@ impl Party for BareSeat {
         for round in 0..self.rounds {
             let partner = (self.index + (1 << round)) % self.parties;
             // Release/Acquire: the same pairing as lockstep's dissemination flags.
-            self.flags[partner * self.rounds + round].0.store(self.epoch, Ordering::Release);
+            self.flags[partner * self.rounds + round]
+                .0
+                .store(self.epoch, Ordering::Release);
             let mine = &self.flags[self.index * self.rounds + round].0;
             let mut spins = 0u32;
             // `<`, not `!=`: a partner that already passed this episode may have stored the
