@@ -1,5 +1,6 @@
-//! Barrier episode latency: lockstep's [`Barrier`] (adaptive waiting) against
-//! `std::sync::Barrier` and the `hurdles` crate, one criterion group per thread count.
+//! Barrier episode latency: lockstep's [`Barrier`] (adaptive waiting, central) and its seated
+//! algorithms (tree, dissemination) against `std::sync::Barrier` and the `hurdles` crate, one
+//! criterion group per thread count.
 //!
 //! ```text
 //! cargo bench -p lockstep --bench barrier
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use lockstep::barrier::{Barrier, WaitPolicy};
+use lockstep::barrier::{Algorithm, Barrier, Seat, WaitPolicy};
 
 const THREAD_COUNTS: [usize; 3] = [2, 4, 8];
 
@@ -33,6 +34,12 @@ trait Party: Send + 'static {
 impl Party for Barrier {
     fn episode(&mut self) {
         Barrier::wait(self).expect("nothing breaks the barrier in this benchmark");
+    }
+}
+
+impl Party for Seat {
+    fn episode(&mut self) {
+        Seat::wait(self).expect("nothing breaks the barrier in this benchmark");
     }
 }
 
@@ -121,6 +128,16 @@ fn barrier_episode(c: &mut Criterion) {
             .build()
             .expect("a barrier of at least one party builds");
         bench_team(&mut group, "lockstep-adaptive", vec![lockstep; threads]);
+        for (name, algorithm) in [
+            ("lockstep-tree4", Algorithm::Tree { fan_in: 4 }),
+            ("lockstep-dissemination", Algorithm::Dissemination),
+        ] {
+            let (_barrier, seats) = Barrier::builder(threads)
+                .algorithm(algorithm)
+                .build_seated()
+                .expect("a seated barrier of at least one party builds");
+            bench_team(&mut group, name, seats);
+        }
         let std = Arc::new(StdBarrier::new(threads));
         bench_team(&mut group, "std", vec![std; threads]);
         // hurdles asserts that a handle is cloned before it is first used.
