@@ -7,14 +7,15 @@ mod policy;
 use std::time::{Duration, Instant};
 
 pub(crate) use parker::{Parker, TimedOut};
-pub(crate) use policy::{usable_cores, Budget, SPINS_BETWEEN_YIELDS};
+pub(crate) use policy::{usable_cores, Budget, SpinLimit, SPINS_BETWEEN_YIELDS};
 pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
 
 use crate::sync::{spin_loop, yield_now};
 
-/// Spin iterations between two readings of the clock while a deadline is set: reading it costs
-/// about as much as a `spin_loop`, so this keeps the clock at a few percent of the spin.
-const DEADLINE_CHECK_INTERVAL: u32 = 32;
+/// Spin iterations between two readings of the clock (for a deadline or a timed spin stage):
+/// reading it costs about as much as a few `spin_loop`s, so this keeps the clock at a few
+/// percent of the spin.
+const CLOCK_CHECK_INTERVAL: u32 = 32;
 
 /// The deadline `timeout` from now; `None` ("wait forever") when it does not fit in an
 /// `Instant`, as with `Duration::MAX`.
@@ -38,12 +39,26 @@ pub(crate) fn wait_until<T>(
     mut poll: impl FnMut() -> Option<T>,
 ) -> Result<T, TimedOut> {
     loop {
-        for spin in 0..budget.spins {
+        let (max_spins, spin_time) = match budget.spin {
+            SpinLimit::Iterations(spins) => (spins, None),
+            SpinLimit::Time(time) => (u32::MAX, Some(time)),
+        };
+        // Set at the first clock reading, after the first poll failed.
+        let mut spin_end = None;
+        for spin in 0..max_spins {
             if let Some(ready) = poll() {
                 return Ok(ready);
             }
-            if spin % DEADLINE_CHECK_INTERVAL == 0 && expired(deadline) {
-                return Err(TimedOut);
+            if spin % CLOCK_CHECK_INTERVAL == 0 && (deadline.is_some() || spin_time.is_some()) {
+                let now = Instant::now();
+                if deadline.is_some_and(|deadline| now >= deadline) {
+                    return Err(TimedOut);
+                }
+                let end =
+                    spin_end.get_or_insert_with(|| spin_time.and_then(|t| now.checked_add(t)));
+                if end.is_some_and(|end| now >= end) {
+                    break;
+                }
             }
             if spin % SPINS_BETWEEN_YIELDS == SPINS_BETWEEN_YIELDS - 1 {
                 yield_now();

@@ -1,6 +1,7 @@
 //! How long a waiter spins and yields before it parks.
 
 use std::env;
+use std::time::Duration;
 
 use crate::error::BuildError;
 
@@ -65,11 +66,13 @@ impl WaitPolicy {
     }
 }
 
-/// `spin_loop` iterations before the first yield when every party can have a core. A
-/// `spin_loop` (x86 `pause`) takes 10-40 ns, so this is roughly 20-80 us: longer than a whole
-/// phase of a fine-grained stencil (where the next arrival comes soon), short enough that a
-/// thread left alone parks well within a millisecond.
-const SPIN_LIMIT: u32 = 1 << 11;
+/// How long a waiter spins when every party can have a core. Counted in time, not iterations:
+/// a `spin_loop` (x86 `pause`) takes from a few ns (older AMD cores) to ~40 ns (recent Intel),
+/// and an iteration budget tuned on one let the workers of a fine-grained stencil (phases of
+/// 7-14 us: Jacobi n = 128 on 2 cores) park between phases on the other, costing ~20% in
+/// futex wake-ups. 100 us covers such phases and still parks a thread left alone well within a
+/// millisecond (libgomp spins for a comparable ~0.1-0.3 ms by default).
+const SPIN_TIME: Duration = Duration::from_micros(100);
 /// Spins between two `yield_now`s inside the spin stage. When the thread we wait for shares our
 /// core (other load, or the scheduler placed both on one core), only a yield lets it run; every
 /// few microseconds bounds that loss, and a yield with nothing else runnable costs ~0.2 us.
@@ -84,11 +87,20 @@ const OVERSUBSCRIBED_SPIN_LIMIT: u32 = 16;
 /// syscall, so even a lone waiter parks within tens of microseconds.
 const OVERSUBSCRIBED_YIELD_LIMIT: u32 = 64;
 
-/// How many times a waiter polls in each stage before moving to the next.
+/// The length of a spin stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SpinLimit {
+    /// This many polls: for short stages, where reading the clock would dominate.
+    Iterations(u32),
+    /// Polls until this much time has passed.
+    Time(Duration),
+}
+
+/// How long a waiter polls in each stage before moving to the next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Budget {
-    /// Polls separated by `spin_loop` (under [`WaitPolicy::Spin`], per burst between yields).
-    pub(crate) spins: u32,
+    /// The spin stage (under [`WaitPolicy::Spin`], each burst between two yields).
+    pub(crate) spin: SpinLimit,
     /// Polls separated by `yield_now`.
     pub(crate) yields: u32,
     /// Whether the waiter parks after its yields (otherwise it spins and yields forever).
@@ -99,36 +111,32 @@ impl Budget {
     /// The budget of `policy` for a barrier of `parties` threads in a process that may use
     /// `cores` cores.
     pub(crate) fn new(policy: WaitPolicy, parties: usize, cores: usize) -> Budget {
+        use SpinLimit::{Iterations, Time};
         if cfg!(lockstep_loom) {
             // Shrunk so loom explores the park path instead of long spin sequences.
+            let parks = policy != WaitPolicy::Spin;
             return Budget {
-                spins: 1,
+                spin: Iterations(1),
                 yields: 1,
-                parks: policy != WaitPolicy::Spin,
+                parks,
             };
         }
         let oversubscribed = parties > cores;
-        match policy {
-            WaitPolicy::Spin => Budget {
-                spins: SPIN_LIMIT,
-                yields: 1,
-                parks: false,
-            },
-            WaitPolicy::Park => Budget {
-                spins: 0,
-                yields: 0,
-                parks: true,
-            },
-            WaitPolicy::Adaptive if oversubscribed => Budget {
-                spins: OVERSUBSCRIBED_SPIN_LIMIT,
-                yields: OVERSUBSCRIBED_YIELD_LIMIT,
-                parks: true,
-            },
-            WaitPolicy::Adaptive => Budget {
-                spins: SPIN_LIMIT,
-                yields: YIELD_LIMIT,
-                parks: true,
-            },
+        let (spin, yields, parks) = match policy {
+            WaitPolicy::Spin if oversubscribed => (Iterations(OVERSUBSCRIBED_SPIN_LIMIT), 1, false),
+            WaitPolicy::Spin => (Time(SPIN_TIME), 1, false),
+            WaitPolicy::Park => (Iterations(0), 0, true),
+            WaitPolicy::Adaptive if oversubscribed => (
+                Iterations(OVERSUBSCRIBED_SPIN_LIMIT),
+                OVERSUBSCRIBED_YIELD_LIMIT,
+                true,
+            ),
+            WaitPolicy::Adaptive => (Time(SPIN_TIME), YIELD_LIMIT, true),
+        };
+        Budget {
+            spin,
+            yields,
+            parks,
         }
     }
 }
@@ -174,9 +182,18 @@ mod tests {
     fn oversubscription_shrinks_the_spin_budget() {
         let fits = Budget::new(WaitPolicy::Adaptive, 2, 2);
         let over = Budget::new(WaitPolicy::Adaptive, 16, 2);
-        assert!(over.spins < fits.spins);
+        assert_eq!(fits.spin, SpinLimit::Time(SPIN_TIME));
+        assert_eq!(over.spin, SpinLimit::Iterations(OVERSUBSCRIBED_SPIN_LIMIT));
         assert!(fits.parks && over.parks);
-        assert!(!Budget::new(WaitPolicy::Spin, 16, 2).parks);
-        assert_eq!(Budget::new(WaitPolicy::Park, 2, 2).spins, 0);
+        let spin_over = Budget::new(WaitPolicy::Spin, 16, 2);
+        assert_eq!(
+            spin_over.spin,
+            SpinLimit::Iterations(OVERSUBSCRIBED_SPIN_LIMIT)
+        );
+        assert!(!spin_over.parks);
+        assert_eq!(
+            Budget::new(WaitPolicy::Park, 2, 2).spin,
+            SpinLimit::Iterations(0)
+        );
     }
 }
