@@ -26,6 +26,9 @@
 //! the ratios `std / this` and `hurdles / this` (above 1: this contender is faster). Nothing is
 //! pinned.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -375,16 +378,9 @@ fn median(samples: &[f64]) -> f64 {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("barrier_compare: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match common::options_or_exit("barrier_compare", USAGE, parse_args) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();

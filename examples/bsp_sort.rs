@@ -22,10 +22,13 @@
 //! checks that it is sorted and equals a serial `sort_unstable` of the input (so the multiset
 //! of keys is unchanged). It exits with status 1 if a check fails and 2 on bad arguments.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lockstep::pool::{Ctx, PhasePool};
+use lockstep::pool::Ctx;
 
 const USAGE: &str = "\
 usage: bsp_sort [--keys N] [--oversample S] [--threads T] [--seed SEED] [--quick] [--help]
@@ -153,27 +156,13 @@ fn sample_sort(ctx: &mut Ctx<'_, Vec<u64>>, input: &[u64], oversample: usize) ->
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("bsp_sort: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match common::options_or_exit("bsp_sort", USAGE, parse_args) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
-    let mut builder = PhasePool::builder();
-    if let Some(threads) = options.threads {
-        builder = builder.threads(threads);
-    }
-    let pool = match builder.build() {
+    let pool = match common::pool_or_exit("bsp_sort", options.threads) {
         Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("bsp_sort: cannot build the pool: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Options {
         keys: n,

@@ -29,6 +29,9 @@
 //! arrays) and checks that the pooled fields are bitwise equal to it. It exits with status 1 if
 //! they differ and 2 on bad arguments.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -218,27 +221,13 @@ fn kernel_pooled(pool: &PhasePool, nx: usize, ny: usize, p: &mut Pooled, fict: &
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("fdtd: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match common::options_or_exit("fdtd", USAGE, parse_args) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
-    let mut builder = PhasePool::builder();
-    if let Some(threads) = options.threads {
-        builder = builder.threads(threads);
-    }
-    let pool = match builder.build() {
+    let pool = match common::pool_or_exit("fdtd", options.threads) {
         Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("fdtd: cannot build the pool: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Options { nx, ny, tmax, .. } = options;
     println!(

@@ -28,6 +28,9 @@
 //! is bitwise equal, and that the relative energy drift `max_n |E_n - E_0| / |E_0|` stays below
 //! [`MAX_DRIFT`]. It exits with status 1 if a check fails and 2 on bad arguments.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -308,27 +311,13 @@ fn first_difference(a: &Run, b: &Run) -> Option<String> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("nbody: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match common::options_or_exit("nbody", USAGE, parse_args) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
-    let mut builder = PhasePool::builder();
-    if let Some(threads) = options.threads {
-        builder = builder.threads(threads);
-    }
-    let pool = match builder.build() {
+    let pool = match common::pool_or_exit("nbody", options.threads) {
         Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("nbody: cannot build the pool: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Options {
         bodies: n,

@@ -53,6 +53,9 @@
 //! so a slow spell of a shared machine hits everyone alike; the tables show medians and ratios of
 //! medians. Grids persist across repetitions (the sweep's cost does not depend on the values).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::thread;
@@ -545,16 +548,9 @@ fn measure(options: &Options, threads: usize, series: &mut Vec<Series>) -> Resul
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("pool_compare: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match common::options_or_exit("pool_compare", USAGE, parse_args) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
