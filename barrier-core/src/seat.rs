@@ -204,11 +204,10 @@ impl Seat {
 
 impl Drop for Seat {
     fn drop(&mut self) {
+        self.barrier.abort();
         if let Mode::Seated(_) = self.barrier.mode() {
-            self.barrier.abort();
+            // Count this seat out of the failed generation, so a reset can still complete.
             self.acknowledge(self.barrier.load());
-        } else {
-            self.barrier.abort();
         }
     }
 }
