@@ -166,6 +166,21 @@ impl Barrier {
     /// The timeout starts once this thread has joined a generation: time spent waiting for a
     /// previous generation to finish its action or its reset does not count.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use barrier_core::{Barrier, BrokenCause};
+    ///
+    /// let barrier = Barrier::new(2);
+    /// // Nobody else arrives: the wait times out and breaks the barrier for everyone.
+    /// let error = barrier.wait_timeout(Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(error.cause(), BrokenCause::TimedOut);
+    /// assert!(barrier.is_broken());
+    /// barrier.reset();
+    /// assert!(!barrier.is_broken());
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`wait`](Barrier::wait).
@@ -420,6 +435,23 @@ impl Barrier {
     /// arrive meanwhile wait until those have left, then form a new generation. A broken
     /// barrier with nobody inside is repaired at once. A reset with nobody waiting does nothing.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use barrier_core::{Barrier, BrokenCause};
+    ///
+    /// let barrier = Barrier::new(2);
+    /// std::thread::scope(|s| {
+    ///     let waiter = s.spawn(|| barrier.wait());
+    ///     while barrier.n_waiting() == 0 {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     barrier.reset();
+    ///     assert_eq!(waiter.join().unwrap().unwrap_err().cause(), BrokenCause::Reset);
+    /// });
+    /// assert!(!barrier.is_broken(), "a reset does not leave the barrier broken");
+    /// ```
+    ///
     /// # Panics
     ///
     /// If called from inside this barrier's own action.
@@ -452,6 +484,17 @@ impl Barrier {
     ///
     /// A generation already released is not affected: all its waiters return `Ok`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use barrier_core::{Barrier, BrokenCause};
+    ///
+    /// let barrier = Barrier::new(3);
+    /// barrier.abort();
+    /// assert!(barrier.is_broken());
+    /// assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::Aborted);
+    /// ```
+    ///
     /// # Panics
     ///
     /// If called from inside this barrier's own action.
@@ -479,6 +522,21 @@ impl Barrier {
 
     /// The number of threads waiting in the filling generation: 0 while a reset drains or the
     /// barrier is broken, `parties` while the action runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = barrier_core::Barrier::new(2);
+    /// assert_eq!((barrier.n_waiting(), barrier.parties()), (0, 2));
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| barrier.wait().unwrap());
+    ///     while barrier.n_waiting() == 0 {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     assert_eq!(format!("{barrier:?}"), "Barrier(waiters=1/2)");
+    ///     barrier.wait().unwrap();
+    /// });
+    /// ```
     #[must_use]
     pub fn n_waiting(&self) -> usize {
         let state = self.load();
