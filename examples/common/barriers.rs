@@ -1,0 +1,351 @@
+//! Barrier episode latency, shared by `barrier_compare` and `compare` (included with
+//! `#[path = "common/barriers.rs"] mod barriers;`, next to `common/stats.rs` as `stats`):
+//! the contenders, the timed team of threads, and the table and JSON output.
+//! See `barrier_compare.rs` for the method.
+#![allow(dead_code, reason = "each example uses a subset of these items")]
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::Barrier as StdBarrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use lockstep::barrier::{Algorithm, Barrier, Seat, WaitPolicy};
+
+use crate::stats::{json_ratio, median, ratio};
+
+/// Episodes between two checks of the clock and the stop flag: the clock read (~25 ns) then adds
+/// well under a nanosecond per episode, and even the slowest contender (lockstep-spin
+/// oversubscribed, ~0.4 ms an episode) overshoots a default budget by at most a tenth.
+pub const BLOCK: u64 = 64;
+
+/// A barrier under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contender {
+    /// The anonymous (central) barrier under a wait policy.
+    Lockstep(WaitPolicy),
+    /// A seated barrier (adaptive waiting), one seat per thread.
+    Seated(Algorithm),
+    /// A dissemination barrier without Python's semantics: what the semantics cost.
+    BareDissemination,
+    Std,
+    Hurdles,
+}
+
+pub const CONTENDERS: [Contender; 9] = [
+    Contender::Lockstep(WaitPolicy::Adaptive),
+    Contender::Lockstep(WaitPolicy::Spin),
+    Contender::Lockstep(WaitPolicy::Park),
+    Contender::Seated(Algorithm::Tree { fan_in: 2 }),
+    Contender::Seated(Algorithm::Tree { fan_in: 4 }),
+    Contender::Seated(Algorithm::Dissemination),
+    Contender::BareDissemination,
+    Contender::Std,
+    Contender::Hurdles,
+];
+
+impl Contender {
+    pub fn name(self) -> &'static str {
+        match self {
+            Contender::Lockstep(WaitPolicy::Adaptive) => "lockstep-adaptive",
+            Contender::Lockstep(WaitPolicy::Spin) => "lockstep-spin",
+            Contender::Lockstep(WaitPolicy::Park) => "lockstep-park",
+            Contender::Seated(Algorithm::Tree { fan_in: 2 }) => "lockstep-tree2",
+            Contender::Seated(Algorithm::Tree { fan_in: 4 }) => "lockstep-tree4",
+            Contender::Seated(Algorithm::Dissemination) => "lockstep-dissemination",
+            Contender::Seated(_) => "lockstep-seated",
+            Contender::BareDissemination => "bare-dissemination",
+            Contender::Std => "std",
+            Contender::Hurdles => "hurdles",
+        }
+    }
+
+    /// Runs one measurement of `threads` threads; returns the episodes timed and their time.
+    pub fn run(self, threads: usize, length: Length) -> (u64, Duration) {
+        match self {
+            Contender::Lockstep(policy) => {
+                let barrier = Barrier::builder(threads)
+                    .wait_policy(policy)
+                    .build()
+                    .expect("a barrier of at least one party builds");
+                time_episodes(vec![barrier; threads], length)
+            }
+            Contender::Seated(algorithm) => {
+                let (_barrier, seats) = Barrier::builder(threads)
+                    .algorithm(algorithm)
+                    .build_seated()
+                    .expect("a seated barrier of at least one party builds");
+                time_episodes(seats, length)
+            }
+            Contender::BareDissemination => time_episodes(BareSeat::team(threads), length),
+            Contender::Std => {
+                let barrier = StdBarrier::new(threads);
+                time_episodes(vec![&barrier; threads], length)
+            }
+            Contender::Hurdles => {
+                // hurdles asserts that a handle is cloned before it is first used.
+                let barrier = hurdles::Barrier::new(threads);
+                time_episodes(vec![barrier; threads], length)
+            }
+        }
+    }
+}
+
+/// One thread's handle on a barrier under test.
+pub trait Party: Send {
+    /// One barrier episode.
+    fn episode(&mut self);
+}
+
+impl Party for Barrier {
+    fn episode(&mut self) {
+        Barrier::wait(self).expect("nothing breaks the barrier in this benchmark");
+    }
+}
+
+impl Party for Seat {
+    fn episode(&mut self) {
+        Seat::wait(self).expect("nothing breaks the barrier in this benchmark");
+    }
+}
+
+/// A flag on its own cache line (128 bytes: adjacent-line prefetch on x86-64).
+#[repr(align(128))]
+struct PaddedFlag(AtomicU64);
+
+/// The dissemination barrier with nothing else: epoch flags, spin then yield, every seat leaves
+/// after its last round (no action, so no completer and no release hop).
+pub struct BareSeat {
+    flags: Arc<Vec<PaddedFlag>>,
+    parties: usize,
+    rounds: usize,
+    index: usize,
+    epoch: u64,
+}
+
+impl BareSeat {
+    pub fn team(parties: usize) -> Vec<BareSeat> {
+        let rounds = parties.next_power_of_two().trailing_zeros() as usize;
+        let flags: Arc<Vec<PaddedFlag>> = Arc::new(
+            (0..parties * rounds)
+                .map(|_| PaddedFlag(AtomicU64::new(0)))
+                .collect(),
+        );
+        (0..parties)
+            .map(|index| BareSeat {
+                flags: Arc::clone(&flags),
+                parties,
+                rounds,
+                index,
+                epoch: 0,
+            })
+            .collect()
+    }
+}
+
+impl Party for BareSeat {
+    fn episode(&mut self) {
+        self.epoch += 1;
+        for round in 0..self.rounds {
+            let partner = (self.index + (1 << round)) % self.parties;
+            // Release/Acquire: the same pairing as lockstep's dissemination flags.
+            self.flags[partner * self.rounds + round]
+                .0
+                .store(self.epoch, Ordering::Release);
+            let mine = &self.flags[self.index * self.rounds + round].0;
+            let mut spins = 0u32;
+            // `<`, not `!=`: a partner that already passed this episode may have stored the
+            // next epoch before this seat looked.
+            while mine.load(Ordering::Acquire) < self.epoch {
+                spins = spins.wrapping_add(1);
+                if spins % 256 == 0 {
+                    thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+}
+
+impl Party for &StdBarrier {
+    fn episode(&mut self) {
+        StdBarrier::wait(self);
+    }
+}
+
+impl Party for hurdles::Barrier {
+    fn episode(&mut self) {
+        hurdles::Barrier::wait(self);
+    }
+}
+
+/// How long one run lasts.
+#[derive(Clone, Copy, Debug)]
+pub enum Length {
+    /// At least this many episodes (whole blocks).
+    Episodes(u64),
+    /// Whole blocks until this much time has passed.
+    Budget(Duration),
+}
+
+/// The main thread takes the last handle, a scoped helper each of the others; all wait once,
+/// then the main thread times blocks of [`BLOCK`] episodes until `length` is reached.
+pub fn time_episodes<P: Party>(mut parties: Vec<P>, length: Length) -> (u64, Duration) {
+    let mut main = parties.pop().expect("at least one party");
+    let stop = AtomicBool::new(false);
+    let stop = &stop;
+    thread::scope(|s| {
+        for mut party in parties {
+            s.spawn(move || {
+                party.episode();
+                loop {
+                    for _ in 0..BLOCK {
+                        party.episode();
+                    }
+                    // Relaxed: the main thread stored the flag before its last wait of this
+                    // block, and the barrier makes that visible once our wait of it returns.
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            });
+        }
+        main.episode();
+        let start = Instant::now();
+        let mut episodes = 0;
+        loop {
+            for _ in 1..BLOCK {
+                main.episode();
+            }
+            episodes += BLOCK;
+            let over = match length {
+                Length::Episodes(n) => episodes >= n,
+                Length::Budget(budget) => start.elapsed() >= budget,
+            };
+            if over {
+                // Relaxed: published by the barrier episode that follows (see the helpers).
+                stop.store(true, Ordering::Relaxed);
+            }
+            main.episode();
+            if over {
+                return (episodes, start.elapsed());
+            }
+        }
+    })
+}
+
+/// The results of one contender at one thread count.
+pub struct Series {
+    pub contender: Contender,
+    pub threads: usize,
+    /// Episodes timed, one per rep.
+    pub episodes: Vec<u64>,
+    /// ns per episode, one per rep.
+    pub samples: Vec<f64>,
+}
+
+impl Series {
+    pub fn median(&self) -> f64 {
+        median(&self.samples)
+    }
+
+    pub fn median_episodes(&self) -> u64 {
+        median(&self.episodes.iter().map(|&e| e as f64).collect::<Vec<_>>()) as u64
+    }
+}
+
+/// Measures every contender at every thread count, `reps` times interleaved (rep 1 of every
+/// series, then rep 2, ...), printing the progress on standard error.
+pub fn measure(
+    threads: &[usize],
+    contenders: &[Contender],
+    reps: usize,
+    length: Length,
+) -> Vec<Series> {
+    let mut series: Vec<Series> = Vec::new();
+    for &threads in threads {
+        for &contender in contenders {
+            series.push(Series {
+                contender,
+                threads,
+                episodes: Vec::new(),
+                samples: Vec::new(),
+            });
+        }
+    }
+    for rep in 0..reps {
+        eprintln!("  rep {}/{}", rep + 1, reps);
+        for s in &mut series {
+            let (episodes, elapsed) = s.contender.run(s.threads, length);
+            s.episodes.push(episodes);
+            s.samples.push(elapsed.as_nanos() as f64 / episodes as f64);
+        }
+    }
+    series
+}
+
+/// The median of the peer `peer` at `threads`, if it was measured.
+pub fn peer_median(series: &[Series], peer: Contender, threads: usize) -> Option<f64> {
+    series
+        .iter()
+        .find(|s| s.contender == peer && s.threads == threads)
+        .map(Series::median)
+}
+
+/// The table: one row per series, with the ratios to std and hurdles.
+pub fn print_table(series: &[Series], cores: usize) {
+    println!(
+        "\nns per barrier episode, median of {} interleaved reps ({cores} cores available)",
+        series.first().map_or(0, |s| s.samples.len())
+    );
+    println!(
+        "{:>7}  {:<18} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12}",
+        "threads",
+        "contender",
+        "median ns",
+        "min ns",
+        "max ns",
+        "episodes/run",
+        "std/this",
+        "hurdles/this"
+    );
+    for s in series {
+        let median = s.median();
+        let min = s.samples.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = s.samples.iter().copied().fold(0.0, f64::max);
+        println!(
+            "{:>7}  {:<18} {:>12.1} {:>12.1} {:>12.1} {:>12} {:>10} {:>12}",
+            s.threads,
+            s.contender.name(),
+            median,
+            min,
+            max,
+            s.median_episodes(),
+            ratio(peer_median(series, Contender::Std, s.threads), median),
+            ratio(peer_median(series, Contender::Hurdles, s.threads), median),
+        );
+    }
+    println!("(std/this, hurdles/this: how many times faster than that peer; above 1 is faster)");
+}
+
+/// One JSON object per series, on its own line.
+pub fn print_json(series: &[Series], cores: usize) {
+    for s in series {
+        let median = s.median();
+        let samples: Vec<String> = s.samples.iter().map(|ns| format!("{ns:.1}")).collect();
+        let episodes: Vec<String> = s.episodes.iter().map(u64::to_string).collect();
+        println!(
+            "{{\"bench\":\"barrier_episode\",\"contender\":\"{}\",\"threads\":{},\"cores\":{cores},\
+             \"episodes\":[{}],\"reps\":{},\"median_ns\":{median:.1},\"samples_ns\":[{}],\
+             \"std_over_this\":{},\"hurdles_over_this\":{}}}",
+            s.contender.name(),
+            s.threads,
+            episodes.join(","),
+            s.samples.len(),
+            samples.join(","),
+            json_ratio(peer_median(series, Contender::Std, s.threads), median),
+            json_ratio(peer_median(series, Contender::Hurdles, s.threads), median),
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! Statistics and flag helpers shared by the measurement examples (`barrier_compare`,
+//! `pool_compare`, `compare`), included by each with `#[path = "common/stats.rs"] mod stats;`.
+#![allow(dead_code, reason = "each example uses a subset of these helpers")]
+
+/// The median of `samples` (the mean of the middle two for an even count).
+///
+/// # Panics
+///
+/// If `samples` is empty.
+pub fn median(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+/// A positive whole number given to `flag`, or a message naming the flag.
+pub fn parse_positive(flag: &str, text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{flag}: `{text}` is not a positive integer")),
+    }
+}
+
+/// A comma-separated list of positive whole numbers given to `flag`.
+pub fn parse_list(flag: &str, text: &str) -> Result<Vec<usize>, String> {
+    text.split(',').map(|t| parse_positive(flag, t)).collect()
+}
+
+/// `peer / this`, formatted with two decimals, or `-` when the peer was not measured.
+pub fn ratio(peer: Option<f64>, this: f64) -> String {
+    peer.map_or_else(|| "-".to_owned(), |peer| format!("{:.2}", peer / this))
+}
+
+/// `peer / this` as a JSON number with four decimals, or `null` when the peer was not measured.
+pub fn json_ratio(peer: Option<f64>, this: f64) -> String {
+    peer.map_or_else(|| "null".to_owned(), |peer| format!("{:.4}", peer / this))
+}
+
+/// The values as a JSON array, each formatted by `format`.
+pub fn json_array<T>(values: &[T], format: impl Fn(&T) -> String) -> String {
+    let items: Vec<String> = values.iter().map(format).collect();
+    format!("[{}]", items.join(","))
+}
