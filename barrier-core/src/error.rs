@@ -43,6 +43,19 @@ impl BrokenCause {
 ///
 /// Every waiter of one generation gets the same outcome: either all of them return `Ok`, or all
 /// of them get this error.
+///
+/// # Examples
+///
+/// ```
+/// use barrier_core::{Barrier, BrokenCause};
+///
+/// let barrier = Barrier::new(2);
+/// barrier.abort();
+/// match barrier.wait() {
+///     Err(e) if e.cause() == BrokenCause::Aborted => eprintln!("giving up: {e}"),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BrokenBarrierError {
     cause: BrokenCause,
@@ -74,6 +87,17 @@ impl fmt::Display for BrokenBarrierError {
 impl Error for BrokenBarrierError {}
 
 /// A barrier could not be built from the builder's settings.
+///
+/// # Examples
+///
+/// ```
+/// use barrier_core::{Algorithm, Barrier, BuildError};
+///
+/// assert_eq!(Barrier::builder(0).build().unwrap_err(), BuildError::ZeroParties);
+/// let tree = Algorithm::Tree { fan_in: 1 };
+/// let error = Barrier::builder(4).algorithm(tree).build_seated().unwrap_err();
+/// assert_eq!(error.to_string(), "a tree barrier needs a fan-in of at least 2, got 1");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BuildError {

@@ -2,6 +2,17 @@
 //! should run on.
 
 /// Where threads are placed on the usable cores.
+///
+/// # Examples
+///
+/// ```
+/// use barrier_core::Placement;
+///
+/// let usable = [0, 1, 2, 3];
+/// assert_eq!(Placement::Compact.assign(3, &usable), [Some(0), Some(1), Some(2)]);
+/// assert_eq!(Placement::Spread.assign(2, &usable), [Some(0), Some(2)]);
+/// assert_eq!(Placement::parse("0,2"), Some(Placement::Cores(vec![0, 2])));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Placement {
     /// Thread `i` on the `i`-th usable core (wrapping around when threads outnumber cores):
@@ -58,6 +69,18 @@ impl Placement {
 
 /// The cores this process may run on (its affinity mask), in increasing order; empty if the
 /// operating system does not say.
+///
+/// # Examples
+///
+/// ```
+/// use barrier_core::topology;
+///
+/// let cores = topology::usable_cores();
+/// if let Some(&first) = cores.first() {
+///     std::thread::spawn(move || assert!(topology::pin_current_thread(first))).join().unwrap();
+/// }
+/// assert!(topology::physical_cores() >= 1);
+/// ```
 #[must_use]
 pub fn usable_cores() -> Vec<usize> {
     let mut cores: Vec<usize> = core_affinity::get_core_ids()

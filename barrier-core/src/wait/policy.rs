@@ -10,6 +10,20 @@ use crate::error::BuildError;
 /// Set it with [`BarrierBuilder::wait_policy`](crate::BarrierBuilder::wait_policy); without it the
 /// environment variable `LOCKSTEP_WAIT` (`spin`, `park` or `adaptive`) decides, and without that,
 /// [`WaitPolicy::Adaptive`].
+///
+/// # Examples
+///
+/// ```
+/// use barrier_core::{Barrier, WaitPolicy};
+///
+/// // Threads that each own a core and meet every few microseconds: never park.
+/// let barrier = Barrier::builder(2).wait_policy(WaitPolicy::Spin).build()?;
+/// std::thread::scope(|s| {
+///     s.spawn(|| barrier.wait().unwrap());
+///     barrier.wait().unwrap();
+/// });
+/// # Ok::<(), barrier_core::BuildError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WaitPolicy {
     /// Spin, yielding to the scheduler between bursts; never park. The lowest latency when every
