@@ -38,7 +38,7 @@
 
 use std::error::Error;
 use std::fs::File;
-use std::io::{BufWriter, Cursor, Write};
+use std::io::{BufWriter, Cursor};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -49,6 +49,10 @@ use lockstep::pool::{kernels, Grid2, GridView, PhasePool};
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/heat_map.rs"]
+mod heat_map;
+
+use heat_map::{encode_png, heat_map_pixels};
 
 /// Temperature of the top edge.
 const HOT: f64 = 1.0;
@@ -68,8 +72,6 @@ const QUICK_STEPS: usize = 3_000;
 const CHECK_SIZE: usize = 64;
 /// Steps between progress-bar updates (an update costs far more than a step of a small plate).
 const PROGRESS_EVERY: usize = 256;
-/// The heat map's largest side in pixels; larger plates are sampled.
-const MAX_IMAGE_SIDE: usize = 1024;
 /// How far mirror-image points may differ. They are summed in another order (`c + w + e`
 /// against `c + e + w`), so they differ by rounding: a few `f64::EPSILON` (about 6e-16 is
 /// measured); any real asymmetry would be many orders of magnitude larger.
@@ -344,56 +346,13 @@ fn check_against_serial(pool: &PhasePool, max_steps: usize, tolerance: f64) -> b
     }
 }
 
-/// The "inferno"-like colour of `t` in `[0, 1]` (dark purple through red to pale yellow),
-/// interpolated linearly between a few stops.
-fn colour(t: f64) -> [u8; 3] {
-    const STOPS: [[f64; 3]; 5] = [
-        [0.0, 0.0, 4.0],
-        [87.0, 16.0, 110.0],
-        [188.0, 55.0, 84.0],
-        [249.0, 142.0, 9.0],
-        [252.0, 255.0, 164.0],
-    ];
-    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
-    let k = (x.floor() as usize).min(STOPS.len() - 2);
-    let f = x - k as f64;
-    let (a, b) = (STOPS[k], STOPS[k + 1]);
-    [0, 1, 2].map(|c| (a[c] + f * (b[c] - a[c])).round() as u8)
-}
-
-/// The heat map as RGB pixels, row-major: `(width, height, pixels)`. A plate larger than
-/// [`MAX_IMAGE_SIDE`] is sampled every `ceil(n / MAX_IMAGE_SIDE)` points.
-fn heat_map_pixels(field: GridView<'_, f64>) -> (usize, usize, Vec<u8>) {
-    let stride = field.rows().max(field.cols()).div_ceil(MAX_IMAGE_SIDE);
-    let (height, width) = (field.rows().div_ceil(stride), field.cols().div_ceil(stride));
-    let mut pixels = Vec::with_capacity(width * height * 3);
-    for y in 0..height {
-        for x in 0..width {
-            let t = (field[(y * stride, x * stride)] - COLD) / (HOT - COLD);
-            pixels.extend_from_slice(&colour(t));
-        }
-    }
-    (width, height, pixels)
-}
-
-/// Encodes RGB `pixels` as an 8-bit PNG into `out`.
-fn encode_png(
-    out: impl Write,
-    width: usize,
-    height: usize,
-    pixels: &[u8],
-) -> Result<(), Box<dyn Error>> {
-    let mut encoder = png::Encoder::new(out, u32::try_from(width)?, u32::try_from(height)?);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header()?;
-    writer.write_image_data(pixels)?;
-    writer.finish()?;
-    Ok(())
+/// The heat map of `field` as RGB pixels (see [`heat_map::heat_map_pixels`]).
+fn pixels(field: GridView<'_, f64>) -> (usize, usize, Vec<u8>) {
+    heat_map_pixels(field.as_slice(), field.rows(), field.cols(), COLD, HOT)
 }
 
 fn write_heat_map(path: &Path, field: GridView<'_, f64>) -> bool {
-    let (width, height, pixels) = heat_map_pixels(field);
+    let (width, height, pixels) = pixels(field);
     let written = File::create(path)
         .map_err(Box::<dyn Error>::from)
         .and_then(|file| encode_png(BufWriter::new(file), width, height, &pixels));
@@ -411,7 +370,7 @@ fn write_heat_map(path: &Path, field: GridView<'_, f64>) -> bool {
 
 /// Encodes the heat map in memory and decodes it again: the pixels must survive the trip.
 fn check_heat_map_in_memory(field: GridView<'_, f64>) -> bool {
-    let (width, height, pixels) = heat_map_pixels(field);
+    let (width, height, pixels) = pixels(field);
     let mut bytes = Vec::new();
     let round_trip = encode_png(&mut bytes, width, height, &pixels).and_then(|()| {
         let mut reader = png::Decoder::new(Cursor::new(&bytes)).read_info()?;

@@ -1,0 +1,45 @@
+//! # phase-mpi
+//!
+//! Scale-out of phase-pool's step code over MPI (rsmpi on MPICH or Open MPI): one process per
+//! node (or socket), a [`PhasePool`](phase_pool::PhasePool) inside each, and MPI between them.
+//!
+//! | item | what it is |
+//! |------|------------|
+//! | [`Cluster`] | MPI initialised `Funneled` (checked); rank, size, collectives; abort on panic |
+//! | [`Cluster::pool_all_reduce`], [`Cluster::pool_broadcast`] | BSP collectives over every worker of every rank: node-local fold, one MPI call |
+//! | [`DistGrid`] | a 2D grid in row blocks across ranks; halo exchange overlapped with the interior sweep |
+//! | [`row_block`] | which rows a rank owns (any rank count, uneven splits) |
+//! | [`StepTimes`] | where a step's time went (exposed exchange, interior, boundary rows, reduction) |
+//! | [`InitError`], [`GridError`] | why MPI could not start, why a grid could not be split |
+//!
+//! ## Threads and MPI
+//!
+//! MPI is initialised with `Threading::Funneled`: the rank's pool workers never call MPI; the
+//! thread that called [`Cluster::init`] (worker 0 of its pool, which drives the phases) does,
+//! between phases. [`Cluster`] checks the thread on every MPI call.
+//!
+//! ## Failure
+//!
+//! A rank that unwinds from a panic (its own, or a pool worker's resumed in it) aborts the whole
+//! job with `MPI_Abort` when its [`Cluster`] drops, instead of hanging the other ranks in a
+//! halo exchange or a reduction. A rank killed outright (a signal, `panic = "abort"`) is
+//! noticed by the launcher (MPICH's Hydra), which ends the job.
+//!
+//! ## Determinism
+//!
+//! With the reference kernel ([`phase_pool::kernels::jacobi_row`]) every rank computes exactly
+//! the numbers of the serial sweep for its rows, and the residual is a maximum (exact in any
+//! order), so grid and residual are bitwise equal to the single-process result for every rank
+//! and thread count.
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod cluster;
+mod error;
+mod grid;
+mod split;
+
+pub use cluster::{Cluster, ReduceOp, Reducible, PANIC_ABORT_CODE};
+pub use error::{GridError, InitError};
+pub use grid::{DistGrid, StepTimes};
+pub use mpi::Threading;
+pub use split::row_block;
