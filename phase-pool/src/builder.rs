@@ -135,6 +135,23 @@ impl PhasePoolBuilder {
     ///   [`BuildError::Barrier`] when a setting left to the environment holds an invalid value;
     /// - [`BuildError::Spawn`] when a worker thread cannot be started (the workers already
     ///   started are stopped and joined first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::{BuildError, PhasePool, Placement, Schedule, WaitPolicy};
+    ///
+    /// let pool = PhasePool::builder()
+    ///     .threads(3)
+    ///     .placement(Placement::Compact)
+    ///     .wait_policy(WaitPolicy::Adaptive)
+    ///     .schedule(Schedule::Dynamic { chunk: 4 })
+    ///     .thread_name_prefix("solver")
+    ///     .build()?;
+    /// assert_eq!(pool.num_threads(), 3);
+    /// assert_eq!(PhasePool::builder().threads(0).build().unwrap_err(), BuildError::ZeroThreads);
+    /// # Ok::<(), BuildError>(())
+    /// ```
     pub fn build(mut self) -> Result<PhasePool, BuildError> {
         let threads = match self.threads {
             Some(0) => return Err(BuildError::ZeroThreads),

@@ -215,6 +215,36 @@ impl<T: Copy + Send + Sync> Grid2<T> {
     /// One sweep with a reduction: as [`step`](Grid2::step), where `sweep` returns a result per
     /// row, folded in row order: `combine(..combine(identity, r0).., r_last)`.
     ///
+    /// # Examples
+    ///
+    /// A heat-diffusion sweep with a hot top edge and the largest change reduced in the same
+    /// phase; the user code has no `unsafe`:
+    ///
+    /// ```
+    /// use phase_pool::{reduce, Grid2, PhasePool};
+    ///
+    /// let pool = PhasePool::new(2);
+    /// let n = 16;
+    /// let mut grid = Grid2::new(&pool, n, n, |i, _| if i == 0 { 1.0_f64 } else { 0.0 });
+    /// let mut change = f64::INFINITY;
+    /// while change > 1e-6 {
+    ///     change = grid.step_reduce(&pool, 0.0, |cur, i, next| {
+    ///         if i == 0 || i == n - 1 {
+    ///             return 0.0; // fixed boundary rows
+    ///         }
+    ///         let mut largest = 0.0_f64;
+    ///         for j in 1..n - 1 {
+    ///             let v = 0.25 * (cur[(i - 1, j)] + cur[(i + 1, j)] + cur[(i, j - 1)] + cur[(i, j + 1)]);
+    ///             largest = largest.max((v - cur[(i, j)]).abs());
+    ///             next[j] = v;
+    ///         }
+    ///         largest
+    ///     }, reduce::max);
+    /// }
+    /// let field = grid.current();
+    /// assert!(field[(1, n / 2)] > field[(n - 2, n / 2)], "heat flows from the top");
+    /// ```
+    ///
     /// # Panics
     ///
     /// As [`step`](Grid2::step); a panic of `combine` resumes after the phase, before the

@@ -191,6 +191,30 @@ pub fn jacobi_step(pool: &PhasePool, grid: &mut Grid2<f64>) -> f64 {
 /// Sweeps `grid` until the residual drops below `tolerance` or after `max_steps` sweeps, one
 /// phase per sweep (the test reads the sweep's own reduction). Returns the number of sweeps and
 /// the last residual (`0.0` if `max_steps == 0`).
+///
+/// # Examples
+///
+/// The pooled solve matches the serial kernel bit for bit:
+///
+/// ```
+/// use phase_pool::{kernels, PhasePool};
+///
+/// let pool = PhasePool::new(2);
+/// let n = 33;
+/// let mut grid = kernels::jacobi_grid(&pool, n);
+/// let (steps, residual) = kernels::jacobi_solve(&pool, &mut grid, 1e-3, 10_000);
+///
+/// let mut cur = kernels::jacobi_initial(n);
+/// let mut next = cur.clone();
+/// let mut serial = f64::INFINITY;
+/// for _ in 0..steps {
+///     serial = kernels::jacobi_step_serial(&cur, &mut next, n);
+///     std::mem::swap(&mut cur, &mut next);
+/// }
+/// assert!(residual < 1e-3);
+/// assert_eq!(serial.to_bits(), residual.to_bits());
+/// assert_eq!(grid.current().as_slice(), &cur[..]);
+/// ```
 pub fn jacobi_solve(
     pool: &PhasePool,
     grid: &mut Grid2<f64>,

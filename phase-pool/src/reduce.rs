@@ -49,6 +49,23 @@ pub fn max<T: PartialOrd>(a: T, b: T) -> T {
 
 /// The `(value, index)` with the smaller value; on equal values, the smaller index.
 #[inline]
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::{reduce, PhasePool};
+///
+/// let pool = PhasePool::new(2);
+/// let values = [3.0, -1.0, 4.0, -1.0, 5.0];
+/// let (smallest, at) = pool.map_reduce_index(
+///     values.len(),
+///     2,
+///     (f64::INFINITY, usize::MAX),
+///     |range| range.map(|i| (values[i], i)).fold((f64::INFINITY, usize::MAX), reduce::min_loc),
+///     reduce::min_loc,
+/// );
+/// assert_eq!((smallest, at), (-1.0, 1), "ties go to the first index");
+/// ```
 pub fn min_loc<T: PartialOrd>(a: (T, usize), b: (T, usize)) -> (T, usize) {
     if b.0 < a.0 || (b.0 == a.0 && b.1 < a.1) {
         b
