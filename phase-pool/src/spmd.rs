@@ -77,6 +77,33 @@ impl Drop for AbortOnUnwind<'_> {
 /// before that sync, ordered by sender index, then by sending order. Each `sync` replaces the
 /// delivered messages; messages sent after the last `sync` are dropped. Only `sync` delivers
 /// messages; the other collectives leave them alone.
+///
+/// # Examples
+///
+/// Two supersteps: each worker sums its block of the data, worker 0 alone picks a scale, every
+/// worker then normalises its partial sum with it.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let pool = phase_pool::PhasePool::new(3);
+/// let data: Vec<u64> = (1..=30).collect();
+/// let picked = AtomicUsize::new(0);
+/// let shares = pool.run(|ctx| {
+///     let local: u64 = data[ctx.block(data.len())].iter().sum();
+///     ctx.sync(); // superstep boundary
+///     let total = ctx.reduce(local, |a, b| a + b);
+///     let scale = ctx.single(|| {
+///         picked.fetch_add(1, Ordering::Relaxed);
+///         total as f64
+///     });
+///     let from_root = ctx.broadcast(0, ctx.index() + 100);
+///     (local as f64 / scale, from_root)
+/// });
+/// assert_eq!(picked.load(Ordering::Relaxed), 1, "single runs once");
+/// assert_eq!(shares.iter().map(|s| s.0).sum::<f64>(), 1.0);
+/// assert!(shares.iter().all(|s| s.1 == 100));
+/// ```
 pub struct Ctx<'a, M = ()> {
     index: usize,
     threads: usize,
