@@ -36,46 +36,26 @@
 //! `--quick` runs a small plate for a few thousand steps without a progress bar and encodes the
 //! heat map in memory (decoding it again to check it) unless `--output` is given.
 
-use std::error::Error;
-use std::fs::File;
-use std::io::{BufWriter, Cursor};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use lockstep::pool::{kernels, Grid2, GridView, PhasePool};
+use lockstep::pool::{kernels, Grid2, PhasePool};
 
 #[path = "common/mod.rs"]
 mod common;
-#[path = "common/heat_map.rs"]
-mod heat_map;
+#[path = "common/plate.rs"]
+mod plate;
 
-use heat_map::{encode_png, heat_map_pixels};
+use plate::{
+    check_heat_map_in_memory, check_physics, initial, parse_tolerance, write_heat_map, Run,
+    CHECK_SIZE, COLD, DEFAULT_SIZE, DEFAULT_STEPS, HOT, QUICK_SIZE, QUICK_STEPS,
+};
 
-/// Temperature of the top edge.
-const HOT: f64 = 1.0;
-/// Temperature of the other three edges and of the plate at the start.
-const COLD: f64 = 0.0;
-
-/// Default plate side (points, boundary included) and step limit: with the default tolerance
-/// (`1e-7`, on [`Args::tolerance`]) the plate settles after 151,870 steps, 12-15 s at the
-/// 1,200-1,500 MLUP/s of a 2-core machine. (The steps to settle grow as `n^2`, the work as `n^4`:
-/// 512 would take 4.5 times as long, 384 1.4 times.)
-const DEFAULT_SIZE: usize = 352;
-const DEFAULT_STEPS: usize = 500_000;
-/// `--quick`: small enough for CI, long enough to settle a little.
-const QUICK_SIZE: usize = 96;
-const QUICK_STEPS: usize = 3_000;
-/// The side of the plate that the self-check runs serially and on the pool.
-const CHECK_SIZE: usize = 64;
 /// Steps between progress-bar updates (an update costs far more than a step of a small plate).
 const PROGRESS_EVERY: usize = 256;
-/// How far mirror-image points may differ. They are summed in another order (`c + w + e`
-/// against `c + e + w`), so they differ by rounding: a few `f64::EPSILON` (about 6e-16 is
-/// measured); any real asymmetry would be many orders of magnitude larger.
-const SYMMETRY_TOLERANCE: f64 = 1e-12;
 
 /// 2D heat diffusion on a phase-pool: hot top edge, cold other edges, stepped to steady state.
 #[derive(Parser, Debug)]
@@ -111,32 +91,6 @@ struct Args {
     /// CI mode: a small plate, few steps, no progress bar, the PNG only checked in memory
     #[arg(long)]
     quick: bool,
-}
-
-fn parse_tolerance(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
-        Ok(_) => Err("the tolerance must be a finite number >= 0".to_owned()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// The outcome of a run: how many steps, the last step's residual, whether it settled.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Run {
-    steps: usize,
-    residual: f64,
-    converged: bool,
-}
-
-/// The initial temperature of point `(i, j)` of an `n x n` plate: the top edge hot, every other
-/// point cold.
-fn initial(i: usize, _j: usize) -> f64 {
-    if i == 0 {
-        HOT
-    } else {
-        COLD
-    }
 }
 
 /// Steps `plate` on `pool` until the residual falls below `tolerance` or after `max_steps`
@@ -271,11 +225,11 @@ fn main() -> ExitCode {
     );
 
     let mut ok = true;
-    ok &= check_physics(plate.current());
+    ok &= check_physics(plate.current().as_slice(), n);
     ok &= check_against_serial(&pool, max_steps, args.tolerance);
     ok &= match &output {
-        Some(path) => write_heat_map(path, plate.current()),
-        None => check_heat_map_in_memory(plate.current()),
+        Some(path) => write_heat_map("heat", path, plate.current().as_slice(), n),
+        None => check_heat_map_in_memory(plate.current().as_slice(), n),
     };
     if ok {
         ExitCode::SUCCESS
@@ -286,36 +240,6 @@ fn main() -> ExitCode {
 }
 
 /// The maximum principle and the mirror symmetry of the final field.
-fn check_physics(field: GridView<'_, f64>) -> bool {
-    let values = field.as_slice();
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let bounded = values.iter().all(|v| (COLD..=HOT).contains(v));
-    if bounded {
-        println!(
-            "check: the field stays within the boundary temperatures [{COLD}, {HOT}] \
-             (maximum principle)"
-        );
-    } else {
-        eprintln!("check FAILED: the field spans [{lo}, {hi}], outside [{COLD}, {HOT}]");
-    }
-
-    let n = field.cols();
-    let asymmetry = (0..field.rows())
-        .flat_map(|i| (0..n).map(move |j| (field[(i, j)] - field[(i, n - 1 - j)]).abs()))
-        .fold(0.0, f64::max);
-    let symmetric = asymmetry <= SYMMETRY_TOLERANCE;
-    if symmetric {
-        println!("check: the field is mirror-symmetric (largest difference {asymmetry:.1e})");
-    } else {
-        eprintln!("check FAILED: the mirror images differ by {asymmetry:e}");
-    }
-    bounded && symmetric
-}
-
 /// Steps a small plate on the pool and serially; both must agree bitwise, step count included.
 fn check_against_serial(pool: &PhasePool, max_steps: usize, tolerance: f64) -> bool {
     let n = CHECK_SIZE;
@@ -343,58 +267,5 @@ fn check_against_serial(pool: &PhasePool, max_steps: usize, tolerance: f64) -> b
              {serial:?}; fields equal: {same_field}"
         );
         false
-    }
-}
-
-/// The heat map of `field` as RGB pixels (see [`heat_map::heat_map_pixels`]).
-fn pixels(field: GridView<'_, f64>) -> (usize, usize, Vec<u8>) {
-    heat_map_pixels(field.as_slice(), field.rows(), field.cols(), COLD, HOT)
-}
-
-fn write_heat_map(path: &Path, field: GridView<'_, f64>) -> bool {
-    let (width, height, pixels) = pixels(field);
-    let written = File::create(path)
-        .map_err(Box::<dyn Error>::from)
-        .and_then(|file| encode_png(BufWriter::new(file), width, height, &pixels));
-    match written {
-        Ok(()) => {
-            println!("wrote {} ({width} x {height} heat map)", path.display());
-            true
-        }
-        Err(error) => {
-            eprintln!("heat: cannot write {}: {error}", path.display());
-            false
-        }
-    }
-}
-
-/// Encodes the heat map in memory and decodes it again: the pixels must survive the trip.
-fn check_heat_map_in_memory(field: GridView<'_, f64>) -> bool {
-    let (width, height, pixels) = pixels(field);
-    let mut bytes = Vec::new();
-    let round_trip = encode_png(&mut bytes, width, height, &pixels).and_then(|()| {
-        let mut reader = png::Decoder::new(Cursor::new(&bytes)).read_info()?;
-        let mut decoded = vec![0; reader.output_buffer_size().unwrap_or(0)];
-        let info = reader.next_frame(&mut decoded)?;
-        decoded.truncate(info.buffer_size());
-        Ok((info.width as usize, info.height as usize, decoded))
-    });
-    match round_trip {
-        Ok(decoded) if decoded == (width, height, pixels) => {
-            println!(
-                "check: the {width} x {height} heat map encodes to a {} byte PNG that decodes \
-                 to the same pixels",
-                bytes.len()
-            );
-            true
-        }
-        Ok(_) => {
-            eprintln!("check FAILED: the PNG decodes to other pixels");
-            false
-        }
-        Err(error) => {
-            eprintln!("check FAILED: PNG round trip: {error}");
-            false
-        }
     }
 }

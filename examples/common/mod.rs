@@ -35,14 +35,11 @@ pub fn pool_or_exit(program: &str, threads: Option<usize>) -> Result<PhasePool, 
     })
 }
 
-/// A clap value parser for whole numbers of at least `min`, whose error says so.
-pub fn at_least(min: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync {
-    move |text| match text.parse::<usize>() {
-        Ok(value) if value >= min => Ok(value),
-        Ok(_) => Err(format!("must be at least {min}")),
-        Err(error) => Err(error.to_string()),
-    }
-}
+#[path = "flags.rs"]
+mod flags;
+
+#[allow(unused_imports, reason = "only the clap-based examples parse with it")]
+pub use flags::at_least;
 
 /// The value of a flag: `given` if the user gave it, else the default of the mode.
 pub fn or_default<T>(given: Option<T>, quick: bool, default: T, quick_default: T) -> T {

@@ -20,8 +20,6 @@
 //! and is mirror-symmetric; a 64 x 64 plate stepped across the ranks equals the serial sweep
 //! bitwise, step count included. Exits 0 when they pass, 1 when one fails, 2 on a bad flag.
 
-use std::fs::File;
-use std::io::{BufWriter, Cursor};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -30,23 +28,16 @@ use clap::Parser;
 use phase_mpi::{Cluster, DistGrid, ReduceOp};
 use phase_pool::{kernels, PhasePool};
 
-#[path = "../../examples/common/heat_map.rs"]
-mod heat_map;
+#[path = "../../examples/common/flags.rs"]
+mod flags;
+#[path = "../../examples/common/plate.rs"]
+mod plate;
 
-/// Temperature of the top edge.
-const HOT: f64 = 1.0;
-/// Temperature of the other three edges and of the plate at the start.
-const COLD: f64 = 0.0;
-/// Defaults as in `heat`.
-const DEFAULT_SIZE: usize = 352;
-const DEFAULT_STEPS: usize = 500_000;
-const QUICK_SIZE: usize = 96;
-const QUICK_STEPS: usize = 3_000;
-/// The side of the plate that the self-check runs across the ranks and serially.
-const CHECK_SIZE: usize = 64;
-/// How far mirror-image points may differ (rounding of a different summation order; see
-/// `heat`).
-const SYMMETRY_TOLERANCE: f64 = 1e-12;
+use flags::at_least;
+use plate::{
+    check_heat_map_in_memory, check_physics, initial, parse_tolerance, write_heat_map, Run,
+    CHECK_SIZE, COLD, DEFAULT_SIZE, DEFAULT_STEPS, HOT, QUICK_SIZE, QUICK_STEPS,
+};
 
 /// 2D heat diffusion across MPI ranks: hot top edge, cold other edges, stepped to steady state.
 #[derive(Parser, Debug)]
@@ -77,39 +68,6 @@ struct Args {
     /// CI mode: a small plate, few steps, the PNG only checked in memory
     #[arg(long)]
     quick: bool,
-}
-
-fn at_least(min: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync {
-    move |text| match text.parse::<usize>() {
-        Ok(value) if value >= min => Ok(value),
-        Ok(_) => Err(format!("must be at least {min}")),
-        Err(error) => Err(error.to_string()),
-    }
-}
-
-fn parse_tolerance(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
-        Ok(_) => Err("the tolerance must be a finite number >= 0".to_owned()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// The outcome of a run: how many steps, the last step's residual, whether it settled.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Run {
-    steps: usize,
-    residual: f64,
-    converged: bool,
-}
-
-/// The initial temperature of point `(i, j)`: the top edge hot, every other point cold.
-fn initial(i: usize, _j: usize) -> f64 {
-    if i == 0 {
-        HOT
-    } else {
-        COLD
-    }
 }
 
 /// Steps `plate` until the global residual falls below `tolerance` or after `max_steps`.
@@ -243,7 +201,7 @@ fn run(cluster: &Cluster, args: &Args) -> ExitCode {
     if let Some(field) = field {
         ok &= check_physics(&field, n);
         ok &= match &output {
-            Some(path) => write_heat_map(path, &field, n),
+            Some(path) => write_heat_map("heat_mpi", path, &field, n),
             None => check_heat_map_in_memory(&field, n),
         };
     }
@@ -260,25 +218,6 @@ fn run(cluster: &Cluster, args: &Args) -> ExitCode {
 }
 
 /// The maximum principle and the mirror symmetry of the final field.
-fn check_physics(values: &[f64], n: usize) -> bool {
-    let bounded = values.iter().all(|v| (COLD..=HOT).contains(v));
-    if bounded {
-        println!("check: the field stays within the boundary temperatures [{COLD}, {HOT}]");
-    } else {
-        eprintln!("check FAILED: the field leaves [{COLD}, {HOT}]");
-    }
-    let asymmetry = (0..n)
-        .flat_map(|i| (0..n).map(move |j| (values[i * n + j] - values[i * n + n - 1 - j]).abs()))
-        .fold(0.0, f64::max);
-    let symmetric = asymmetry <= SYMMETRY_TOLERANCE;
-    if symmetric {
-        println!("check: the field is mirror-symmetric (largest difference {asymmetry:.1e})");
-    } else {
-        eprintln!("check FAILED: the mirror images differ by {asymmetry:e}");
-    }
-    bounded && symmetric
-}
-
 /// Steps a small plate across the ranks and serially (on rank 0); both must agree bitwise,
 /// step count included. Every rank takes part; the verdict is rank 0's.
 fn check_against_serial(cluster: &Cluster, pool: &PhasePool, max_steps: usize, tol: f64) -> bool {
@@ -329,53 +268,5 @@ fn check_against_serial(cluster: &Cluster, pool: &PhasePool, max_steps: usize, t
              {serial:?}; fields equal: {same_field}"
         );
         false
-    }
-}
-
-fn write_heat_map(path: &PathBuf, field: &[f64], n: usize) -> bool {
-    let (width, height, pixels) = heat_map::heat_map_pixels(field, n, n, COLD, HOT);
-    let written = File::create(path)
-        .map_err(Box::<dyn std::error::Error>::from)
-        .and_then(|file| heat_map::encode_png(BufWriter::new(file), width, height, &pixels));
-    match written {
-        Ok(()) => {
-            println!("wrote {} ({width} x {height} heat map)", path.display());
-            true
-        }
-        Err(error) => {
-            eprintln!("heat_mpi: cannot write {}: {error}", path.display());
-            false
-        }
-    }
-}
-
-/// Encodes the heat map in memory and decodes it again: the pixels must survive the trip.
-fn check_heat_map_in_memory(field: &[f64], n: usize) -> bool {
-    let (width, height, pixels) = heat_map::heat_map_pixels(field, n, n, COLD, HOT);
-    let mut bytes = Vec::new();
-    let round_trip = heat_map::encode_png(&mut bytes, width, height, &pixels).and_then(|()| {
-        let mut reader = png::Decoder::new(Cursor::new(&bytes)).read_info()?;
-        let mut decoded = vec![0; reader.output_buffer_size().unwrap_or(0)];
-        let info = reader.next_frame(&mut decoded)?;
-        decoded.truncate(info.buffer_size());
-        Ok((info.width as usize, info.height as usize, decoded))
-    });
-    match round_trip {
-        Ok(decoded) if decoded == (width, height, pixels) => {
-            println!(
-                "check: the {width} x {height} heat map encodes to a {} byte PNG that decodes \
-                 to the same pixels",
-                bytes.len()
-            );
-            true
-        }
-        Ok(_) => {
-            eprintln!("check FAILED: the PNG decodes to other pixels");
-            false
-        }
-        Err(error) => {
-            eprintln!("check FAILED: PNG round trip: {error}");
-            false
-        }
     }
 }
