@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::action::Action;
-use crate::algo::Gather;
 use crate::builder::BarrierBuilder;
 use crate::error::{BrokenBarrierError, BrokenCause};
+use crate::seated::Seated;
 use crate::state::{Phase, State};
-use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicU64, Ordering};
 use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
 
 /// A reusable barrier for a fixed number of threads, with the semantics of Python's
@@ -71,20 +71,7 @@ pub(crate) enum Mode {
     /// Any thread calls `wait`; arrivals count in the state word (the central algorithm).
     Anonymous,
     /// Fixed seats gather through a scalable algorithm; see `seat.rs`.
-    Seated(Seated),
-}
-
-/// The per-seat part of a seated barrier.
-#[derive(Debug)]
-pub(crate) struct Seated {
-    pub(crate) gather: Gather,
-    /// Per seat: the generation it last arrived in, plus one (0: never). Only `n_waiting`
-    /// reads it.
-    pub(crate) arrived: Box<[CachePadded<AtomicU64>]>,
-    /// The seat that completed the last released generation (for the indices).
-    pub(crate) completer: AtomicUsize,
-    /// Cores assigned to the seats by the builder's placement.
-    pub(crate) cores: Vec<Option<usize>>,
+    Seated(Box<Seated>),
 }
 
 /// How an arrival joined its generation.
@@ -205,7 +192,7 @@ impl Barrier {
                 self.notify();
                 Ok(self.shared.parties - 1)
             }
-            Joined::Complete { generation } => self.complete(generation, None),
+            Joined::Complete { generation } => self.complete(generation),
         }
     }
 
@@ -325,28 +312,13 @@ impl Barrier {
                 None
             } else {
                 outcome = Some(false);
-                let inside = self.failure_count(state);
-                Some(
-                    state
-                        .failed(Phase::Broken, BrokenCause::TimedOut)
-                        .with_count(inside),
-                )
+                Some(state.failed(Phase::Broken, BrokenCause::TimedOut))
             }
         });
         if changed.is_some() {
             self.notify();
         }
         outcome
-    }
-
-    /// How many threads must leave a generation that fails in `state` (phase `Filling`): the
-    /// arrivals so far for anonymous barriers; every seat for seated ones, since each seat is a
-    /// party of every generation and acknowledges the failure once, waiting or not.
-    fn failure_count(&self, state: State) -> usize {
-        match self.shared.mode {
-            Mode::Anonymous => state.count(),
-            Mode::Seated(_) => self.shared.parties,
-        }
     }
 
     /// Leaves failed generation `generation`; the last to leave a reset starts the next
@@ -373,28 +345,10 @@ impl Barrier {
         broken(before)
     }
 
-    /// The last arriver (anonymous) or the completing seat runs the action, then releases the
-    /// generation or, if the action panicked, breaks it, and resumes the panic.
-    pub(crate) fn complete(
-        &self,
-        generation: u64,
-        seat: Option<usize>,
-    ) -> Result<usize, BrokenBarrierError> {
+    /// The last arriver runs the action, then releases the generation or, if the action
+    /// panicked, breaks it, and resumes the panic.
+    fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
         let parties = self.shared.parties;
-        if let (Some(seat), Mode::Seated(seated)) = (seat, &self.shared.mode) {
-            if self.shared.action.is_some() {
-                // Mark the generation complete (as an anonymous one is once full), so that
-                // timeouts defer to the action and `n_waiting` reads `parties`.
-                let marked = self.transition(|state| {
-                    (state.phase() == Phase::Filling).then(|| state.with_count(parties))
-                });
-                if marked.is_none() {
-                    return Err(self.leave(generation));
-                }
-            }
-            // Relaxed: published by the releasing CAS below, read after the waiters' Acquire.
-            seated.completer.store(seat, Ordering::Relaxed);
-        }
         let outcome = match &self.shared.action {
             Some(action) => action.run(),
             None => Ok(()),
@@ -408,7 +362,7 @@ impl Barrier {
                 Ok(()) => state.next_generation(),
                 Err(_) => state
                     .failed(Phase::Broken, BrokenCause::ActionPanicked)
-                    .with_count(self.failure_count(state) - 1),
+                    .with_count(state.count() - 1),
             })
         });
         let result = match decided {
@@ -457,17 +411,10 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn reset(&self) {
         self.assert_not_in_action("reset");
-        let seated = matches!(self.shared.mode, Mode::Seated(_));
-        let parties = self.shared.parties;
+        if let Mode::Seated(seated) = &self.shared.mode {
+            return seated.reset(self);
+        }
         let changed = self.transition(|state| match state.phase() {
-            // Seats cannot cheaply tell whether one is inside; every seat acknowledges the
-            // reset once (an idle seat on its next wait, which then joins the next generation),
-            // so nobody who was not waiting sees an error.
-            Phase::Filling if seated => Some(
-                state
-                    .failed(Phase::Resetting, BrokenCause::Reset)
-                    .with_count(parties),
-            ),
             Phase::Filling if state.count() == 0 => None,
             Phase::Filling => Some(state.failed(Phase::Resetting, BrokenCause::Reset)),
             Phase::Resetting => None,
@@ -500,14 +447,14 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn abort(&self) {
         self.assert_not_in_action("abort");
+        if let Mode::Seated(seated) = &self.shared.mode {
+            return seated.abort(self);
+        }
         let changed = self.transition(|state| match state.phase() {
             Phase::Broken => None,
-            Phase::Resetting => Some(state.failed(Phase::Broken, BrokenCause::Aborted)),
-            Phase::Filling => Some(
-                state
-                    .failed(Phase::Broken, BrokenCause::Aborted)
-                    .with_count(self.failure_count(state)),
-            ),
+            Phase::Filling | Phase::Resetting => {
+                Some(state.failed(Phase::Broken, BrokenCause::Aborted))
+            }
         });
         if changed.is_some() {
             self.notify();
@@ -543,16 +490,7 @@ impl Barrier {
         match &self.shared.mode {
             _ if state.phase() != Phase::Filling => 0,
             Mode::Anonymous => state.count(),
-            Mode::Seated(_) if state.count() == self.shared.parties => state.count(),
-            Mode::Seated(seated) => {
-                let tag = state.generation().wrapping_add(1);
-                // Relaxed: advisory, like any snapshot of a moving barrier.
-                seated
-                    .arrived
-                    .iter()
-                    .filter(|a| a.load(Ordering::Relaxed) == tag)
-                    .count()
-            }
+            Mode::Seated(seated) => seated.n_waiting(),
         }
     }
 
@@ -585,9 +523,37 @@ impl Barrier {
         State::from_bits(self.shared.state.load(Ordering::Acquire))
     }
 
+    /// Replaces `expected` with `step(expected)` if the state is still `expected`, and notifies
+    /// the waiters; returns whether it did.
+    pub(crate) fn replace(&self, expected: State, step: impl FnOnce(State) -> State) -> bool {
+        // AcqRel: as in `transition`.
+        let replaced = self
+            .shared
+            .state
+            .compare_exchange(
+                expected.bits(),
+                step(expected).bits(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if replaced {
+            self.notify();
+        }
+        replaced
+    }
+
+    /// The action, if the barrier has one.
+    pub(crate) fn action(&self) -> Option<&Action> {
+        self.shared.action.as_ref()
+    }
+
     /// Applies `step` until a CAS installs its result; `None` from `step` leaves the state
     /// alone. Returns the `(before, after)` pair installed.
-    fn transition(&self, mut step: impl FnMut(State) -> Option<State>) -> Option<(State, State)> {
+    pub(crate) fn transition(
+        &self,
+        mut step: impl FnMut(State) -> Option<State>,
+    ) -> Option<(State, State)> {
         let mut current = self.load();
         loop {
             let next = step(current)?;

@@ -3,17 +3,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use crossbeam_utils::CachePadded;
-
 use crate::action::Action;
 use crate::algo::{Dissemination, Gather, Tree};
-use crate::barrier::{Barrier, Mode, Seated};
+use crate::barrier::{Barrier, Mode};
 use crate::error::BuildError;
 use crate::seat::Seat;
+use crate::seated::Seated;
 use crate::state::MAX_PARTIES;
-use crate::sync::{AtomicU64, AtomicUsize};
 use crate::topology::{self, Placement};
-use crate::wait::{usable_cores, Budget, WaitPolicy};
+use crate::wait::{prepare_fences, usable_cores, Budget, WaitPolicy};
 
 /// The synchronisation algorithm behind a barrier.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -190,14 +188,11 @@ impl BarrierBuilder {
         };
         let mode = match gather {
             None => Mode::Anonymous,
-            Some(gather) => Mode::Seated(Seated {
+            Some(gather) => Mode::Seated(Box::new(Seated::new(
                 gather,
-                arrived: (0..parties)
-                    .map(|_| CachePadded::new(AtomicU64::new(0)))
-                    .collect(),
-                completer: AtomicUsize::new(0),
-                cores: self.placement.assign(parties, &topology::usable_cores()),
-            }),
+                self.action.is_some(),
+                self.placement.assign(parties, &topology::usable_cores()),
+            ))),
         };
         let barrier = self.finish(mode)?;
         let seats = (0..parties)
@@ -218,6 +213,10 @@ impl BarrierBuilder {
         }
         let policy = WaitPolicy::resolve(self.wait_policy)?;
         let budget = Budget::new(policy, self.parties, usable_cores());
+        if budget.parks {
+            // Registers membarrier now, so that notifying is cheap from the first episode on.
+            prepare_fences();
+        }
         let action = self.action.map(Action::new);
         Ok(Barrier::from_parts(
             self.parties,

@@ -43,6 +43,7 @@ mod barrier;
 mod builder;
 mod error;
 mod seat;
+mod seated;
 mod state;
 mod sync;
 pub mod topology;

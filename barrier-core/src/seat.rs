@@ -4,13 +4,17 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 
-use crate::algo::{Arrival, Gather};
-use crate::barrier::{broken, is_decided, Barrier, Mode, Seated};
-use crate::error::BrokenBarrierError;
+use std::panic::resume_unwind;
+use std::time::Instant;
+
+use crate::algo::{Arrival, Gather, COMPLETER_SEAT};
+use crate::barrier::{broken, Barrier, Mode};
+use crate::error::{BrokenBarrierError, BrokenCause};
+use crate::seated::{record_failure, Seated};
 use crate::state::{Phase, State};
 use crate::sync::Ordering;
 use crate::topology;
-use crate::wait::deadline_after;
+use crate::wait::{deadline_after, TimedOut};
 
 /// One thread's fixed place at a barrier built with
 /// [`BarrierBuilder::build_seated`](crate::BarrierBuilder::build_seated).
@@ -49,9 +53,10 @@ use crate::wait::deadline_after;
 pub struct Seat {
     barrier: Barrier,
     index: usize,
-    /// The last generation this seat joined or acknowledged as failed: each seat leaves each
-    /// failed generation exactly once (see `README.md`, "Seats").
-    acknowledged: Cell<Option<u64>>,
+    /// The generation this seat joins next. Every seat passes through every generation, by
+    /// waiting in it or by acknowledging its failure, so the seats' counts agree (see
+    /// `README.md`, "Seats").
+    generation: Cell<u64>,
 }
 
 impl Seat {
@@ -59,7 +64,7 @@ impl Seat {
         Seat {
             barrier,
             index,
-            acknowledged: Cell::new(None),
+            generation: Cell::new(0),
         }
     }
 
@@ -118,6 +123,7 @@ impl Seat {
         self.wait_with(Some(timeout))
     }
 
+    #[inline]
     fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         match self.barrier.mode() {
             Mode::Anonymous => self.barrier.wait_with(timeout),
@@ -125,78 +131,176 @@ impl Seat {
         }
     }
 
+    #[inline]
     fn wait_seated(
         &self,
         seated: &Seated,
         timeout: Option<Duration>,
     ) -> Result<usize, BrokenBarrierError> {
-        let generation = self.enter()?;
-        self.acknowledged.set(Some(generation));
-        // Relaxed: only `n_waiting` reads it.
-        seated.arrived[self.index].store(generation.wrapping_add(1), Ordering::Relaxed);
-        let deadline = deadline_after(timeout);
-        let arrival = match &seated.gather {
-            Gather::Tree(tree) => tree.arrive(self.index, generation),
-            Gather::Dissemination(dissemination) => dissemination.arrive(
-                self.index,
-                generation,
-                |flag, signal| {
-                    // Acquire: pairs with the partner's Release store of the flag.
-                    let polled = self.barrier.wait_for_state(deadline, |state| {
-                        if flag.load(Ordering::Acquire) == signal {
-                            Some(true)
-                        } else {
-                            is_decided(state, generation).then_some(false)
-                        }
-                    });
-                    polled.unwrap_or(false)
-                },
-                || self.barrier.notify(),
-            ),
-        };
-        if arrival == Arrival::Completer {
-            return self.barrier.complete(generation, Some(self.index));
+        loop {
+            let generation = self.generation.get();
+            // Episodes never write the state word: this load hits the cache unless something
+            // failed.
+            let state = self.barrier.load();
+            if state.phase() != Phase::Filling {
+                self.enter_failed(state)?;
+                continue;
+            }
+            if !seated.arrive(self.index, generation) {
+                // A failure claimed this seat's place: wait until it is recorded, then handle
+                // it like any failure found on entry.
+                let recorded = self.barrier.wait_for_state(None, |state| {
+                    state.is_seated_failure_of(generation).then_some(state)
+                });
+                let state = recorded.unwrap_or_else(|_| unreachable!("waited without a deadline"));
+                self.enter_failed(state)?;
+                continue;
+            }
+            return self.gather(seated, generation, deadline_after(timeout));
         }
-        self.barrier.await_decision(generation, deadline)?;
-        // Relaxed: written before the releasing CAS, which this thread's Acquire poll read.
-        let completer = seated.completer.load(Ordering::Relaxed);
-        Ok(if self.index < completer {
-            self.index
-        } else {
-            self.index - 1
-        })
     }
 
-    /// Waits until a generation is filling, acknowledging failed generations on the way:
-    /// returns the generation to join, or the error of a broken barrier.
-    fn enter(&self) -> Result<u64, BrokenBarrierError> {
+    /// The barrier is broken or resetting as this seat enters: acknowledges the failure if it
+    /// is of this seat's generation, then fails (broken) or waits for the reset to drain
+    /// (`Ok`: enter again).
+    #[cold]
+    fn enter_failed(&self, state: State) -> Result<(), BrokenBarrierError> {
+        self.barrier.assert_not_in_action("wait");
+        self.acknowledge(state);
+        if state.phase() == Phase::Broken {
+            return Err(broken(state));
+        }
+        let changed = self
+            .barrier
+            .wait_for_state(None, |now| (now != state).then_some(()));
+        changed.unwrap_or_else(|_| unreachable!("waited without a deadline"));
+        Ok(())
+    }
+
+    /// Gathers with the others in `generation`, which this seat has arrived in.
+    #[inline]
+    fn gather(
+        &self,
+        seated: &Seated,
+        generation: u64,
+        deadline: Option<Instant>,
+    ) -> Result<usize, BrokenBarrierError> {
         let parties = self.barrier.parties();
-        loop {
-            let state = self.barrier.load();
-            match state.phase() {
-                Phase::Filling if state.count() < parties => return Ok(state.generation()),
-                Phase::Broken => {
-                    self.barrier.assert_not_in_action("wait");
-                    self.acknowledge(state);
-                    return Err(broken(state));
+        let completes = match &seated.gather {
+            Gather::Tree(tree) => tree.arrive(self.index, generation) == Arrival::Completer,
+            Gather::Dissemination(dissemination) => {
+                let mut deadline = deadline;
+                let finished = dissemination.arrive(
+                    self.index,
+                    generation,
+                    |flag, signal| {
+                        // Acquire: pairs with the partner's Release store of the flag.
+                        let poll = |state: State| {
+                            if flag.load(Ordering::Acquire) >= signal {
+                                Some(true)
+                            } else {
+                                state.is_seated_failure_of(generation).then_some(false)
+                            }
+                        };
+                        self.wait_or_time_out(seated, generation, &mut deadline, poll)
+                    },
+                    || self.barrier.notify(),
+                );
+                if !finished {
+                    return Err(self.leave_failed());
                 }
-                // The action is running, or a reset drains: wait for the next generation.
-                Phase::Filling | Phase::Resetting => {
-                    self.barrier.assert_not_in_action("wait");
-                    self.acknowledge(state);
-                    let changed = self
-                        .barrier
-                        .wait_for_state(None, |now| (now != state).then_some(()));
-                    changed.unwrap_or_else(|_| unreachable!("waited without a deadline"));
+                if !seated.releases() {
+                    // Every seat has arrived and nothing runs before the release: done.
+                    self.generation.set(generation + 1);
+                    return Ok(Seated::index(self.index, COMPLETER_SEAT, parties));
+                }
+                self.index == COMPLETER_SEAT
+            }
+        };
+        if completes {
+            return self.complete(seated, generation);
+        }
+        let mut deadline = deadline;
+        let poll = |state: State| match seated.poll_release(generation) {
+            Some(completer) => Some(Some(completer)),
+            None => state.is_seated_failure_of(generation).then_some(None),
+        };
+        match self.wait_or_time_out(seated, generation, &mut deadline, poll) {
+            Some(completer) => {
+                self.generation.set(generation + 1);
+                Ok(Seated::index(self.index, completer, parties))
+            }
+            None => Err(self.leave_failed()),
+        }
+    }
+
+    /// Waits until `poll` maps the state word to `Some`. When the deadline passes first, fails
+    /// the generation, unless every seat has arrived (then it completes, and the wait goes on
+    /// without a deadline, as a timeout during the action is ignored).
+    fn wait_or_time_out<T>(
+        &self,
+        seated: &Seated,
+        generation: u64,
+        deadline: &mut Option<Instant>,
+        mut poll: impl FnMut(State) -> Option<T>,
+    ) -> T {
+        loop {
+            match self.barrier.wait_for_state(*deadline, &mut poll) {
+                Ok(ready) => return ready,
+                Err(TimedOut) => {
+                    seated.fail(&self.barrier, generation, BrokenCause::TimedOut);
+                    *deadline = None;
                 }
             }
         }
     }
 
-    /// Leaves the failed generation of `state` unless this seat already did.
+    /// The completer of `generation` runs the action, then releases the others, or records the
+    /// action's panic as the generation's failure and resumes it.
+    fn complete(&self, seated: &Seated, generation: u64) -> Result<usize, BrokenBarrierError> {
+        let parties = self.barrier.parties();
+        let outcome = match self.barrier.action() {
+            Some(action) => action.run(),
+            None => Ok(()),
+        };
+        self.generation.set(generation + 1);
+        match outcome {
+            Ok(()) => {
+                seated.publish_release(generation, self.index);
+                self.barrier.notify();
+                Ok(parties - 1)
+            }
+            Err(panic) => {
+                // Every seat arrived and abort/reset wait for the action, so nothing else can
+                // have failed this generation. The completer counts itself out at once.
+                let recorded = record_failure(
+                    &self.barrier,
+                    generation,
+                    Phase::Broken,
+                    BrokenCause::ActionPanicked,
+                    parties - 1,
+                );
+                debug_assert!(recorded, "generation {generation} failed during its action");
+                resume_unwind(panic)
+            }
+        }
+    }
+
+    /// This seat's generation failed while it waited in it: acknowledges and reports the cause.
+    #[cold]
+    fn leave_failed(&self) -> BrokenBarrierError {
+        let state = self.barrier.load();
+        debug_assert!(state.is_seated_failure_of(self.generation.get()));
+        self.acknowledge(state);
+        broken(state)
+    }
+
+    /// Acknowledges the failure recorded in `state` if it is of this seat's generation (each
+    /// seat acknowledges each failed generation once), moving on to the next generation.
     fn acknowledge(&self, state: State) {
-        if state.phase() != Phase::Filling && self.acknowledged.get() != Some(state.generation()) {
-            self.acknowledged.set(Some(state.generation()));
+        let generation = self.generation.get();
+        if state.is_seated_failure_of(generation) {
+            self.generation.set(generation + 1);
             self.barrier.leave(state.generation());
         }
     }

@@ -119,6 +119,35 @@ impl State {
         State(self.0 - 1)
     }
 
+    /// The record of a seated barrier's failed generation `generation` (a seat's full
+    /// generation number; kept modulo the field's width): `phase` because of `cause`, with
+    /// `count` seats still to acknowledge it.
+    pub(crate) fn seated_failure(
+        generation: u64,
+        phase: Phase,
+        cause: BrokenCause,
+        count: usize,
+    ) -> State {
+        State(generation << GEN_SHIFT)
+            .failed(phase, cause)
+            .with_count(count)
+    }
+
+    /// Whether this is the record of seated generation `generation` failing (see
+    /// [`State::seated_failure`]).
+    pub(crate) fn is_seated_failure_of(self, generation: u64) -> bool {
+        self.phase() != Phase::Filling && self.generation() == generation & (u64::MAX >> GEN_SHIFT)
+    }
+
+    /// Whether seated generation `generation` may still fail in this filling state: a seated
+    /// barrier's filling state holds the first generation after its last failure (see
+    /// [`State::next_generation`]), so a stale record of an older failure is refused. Compared
+    /// modulo the field's width, within half of it.
+    pub(crate) fn may_fail(self, generation: u64) -> bool {
+        let mask = u64::MAX >> GEN_SHIFT;
+        (generation.wrapping_sub(self.generation()) & mask) <= mask / 2
+    }
+
     /// Same generation, phase and cause, with `count` set to `count`.
     pub(crate) fn with_count(self, count: usize) -> State {
         debug_assert!(count <= MAX_PARTIES, "barrier count overflow: {count}");

@@ -4,14 +4,14 @@
 //!
 //! Flags hold the generation they signal (not a sense bit), each on its own cache line, and each
 //! flag has exactly one writer (the seat whose round-`r` partner owns it), so a flag's values
-//! only ever move forward and a flag left set by a failed generation never matches a later one.
+//! only ever move forward and a flag left set by a failed generation never satisfies a later
+//! one.
 //!
-//! The action and the decision need one completer: seat 0, chosen because it is fixed (no
-//! extra agreement is needed) and finishes its rounds only once every seat has arrived.
+//! An action needs one completer: seat 0, chosen because it is fixed (no extra agreement is
+//! needed) and finishes its rounds only once every seat has arrived.
 
 use crossbeam_utils::CachePadded;
 
-use super::Arrival;
 use crate::sync::{AtomicU64, Ordering};
 
 /// Dissemination flags of `parties` seats.
@@ -19,7 +19,9 @@ pub(crate) struct Dissemination {
     parties: usize,
     rounds: usize,
     /// `flags[seat * rounds + round]`: the last generation in which `seat` was signalled in
-    /// `round`, plus one (0: never).
+    /// `round`, plus one (0: never). A flag can run one generation ahead of its reader: without
+    /// a release hop, a partner that finished generation `g` may signal `g + 1` before the
+    /// reader has looked, so readers wait for *at least* their value.
     flags: Box<[CachePadded<AtomicU64>]>,
 }
 
@@ -39,17 +41,18 @@ impl Dissemination {
         }
     }
 
-    /// Seat `seat` arrives for `generation`. `wait_for_flag(flag, value)` waits until the flag
-    /// holds `value` and returns `true`, or returns `false` if the generation was decided or the
-    /// deadline passed first.
+    /// Seat `seat` runs its rounds for `generation`. `wait_for_flag(flag, value)` waits until
+    /// the flag holds at least `value` and returns `true`, or returns `false` if the generation
+    /// failed first; `after_signal` runs after each signal (to wake a parked partner). Returns
+    /// whether every round finished: then every seat has arrived.
     pub(crate) fn arrive(
         &self,
         seat: usize,
         generation: u64,
         mut wait_for_flag: impl FnMut(&AtomicU64, u64) -> bool,
         mut after_signal: impl FnMut(),
-    ) -> Arrival {
-        let signal = generation.wrapping_add(1);
+    ) -> bool {
+        let signal = generation + 1;
         for round in 0..self.rounds {
             let partner = (seat + (1 << round)) % self.parties;
             // Release: pairs with the partner's Acquire load in `wait_for_flag`, passing on
@@ -57,14 +60,10 @@ impl Dissemination {
             self.flags[partner * self.rounds + round].store(signal, Ordering::Release);
             after_signal();
             if !wait_for_flag(&self.flags[seat * self.rounds + round], signal) {
-                return Arrival::Wait;
+                return false;
             }
         }
-        if seat == COMPLETER_SEAT {
-            Arrival::Completer
-        } else {
-            Arrival::Wait
-        }
+        true
     }
 }
 

@@ -17,7 +17,7 @@ mod tree;
 
 use std::fmt;
 
-pub(crate) use dissemination::Dissemination;
+pub(crate) use dissemination::{Dissemination, COMPLETER_SEAT};
 pub(crate) use tree::Tree;
 
 /// What a seat's arrival found.

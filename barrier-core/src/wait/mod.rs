@@ -1,11 +1,13 @@
 //! Waiting: spin, then yield, then park, with an optional deadline. The only module of
 //! barrier-core that makes system calls (through `yield_now`, the clock and the parker).
 
+mod fence;
 mod parker;
 mod policy;
 
 use std::time::{Duration, Instant};
 
+pub(crate) use fence::prepare as prepare_fences;
 pub(crate) use parker::{Parker, TimedOut};
 pub(crate) use policy::{usable_cores, Budget, SpinLimit, SPINS_BETWEEN_YIELDS};
 pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
@@ -43,13 +45,16 @@ pub(crate) fn wait_until<T>(
             SpinLimit::Iterations(spins) => (spins, None),
             SpinLimit::Time(time) => (u32::MAX, Some(time)),
         };
-        // Set at the first clock reading, after the first poll failed.
+        // Set at the first clock reading. That comes after `CLOCK_CHECK_INTERVAL` polls, not at
+        // the first: most waits at a busy barrier end within a few polls and never pay for it.
         let mut spin_end = None;
         for spin in 0..max_spins {
             if let Some(ready) = poll() {
                 return Ok(ready);
             }
-            if spin % CLOCK_CHECK_INTERVAL == 0 && (deadline.is_some() || spin_time.is_some()) {
+            if spin % CLOCK_CHECK_INTERVAL == CLOCK_CHECK_INTERVAL - 1
+                && (deadline.is_some() || spin_time.is_some())
+            {
                 let now = Instant::now();
                 if deadline.is_some_and(|deadline| now >= deadline) {
                     return Err(TimedOut);

@@ -5,18 +5,18 @@
 //! everywhere and have a loom model, so the code loom checks is the code that ships.
 //!
 //! The notifier must not take the mutex on every barrier episode, so it only does when
-//! `sleepers` is non-zero. That is a store-buffering (Dekker) pattern, closed by two
-//! `SeqCst` fences:
+//! `sleepers` is non-zero. That is a store-buffering (Dekker) pattern, closed by a pair of
+//! fences that order like two `SeqCst` fences: a heavy one on the waiter's side, which is about
+//! to sleep anyway, and a light one on the notifier's, which runs every episode (`fence.rs`):
 //!
 //! ```text
 //! waiter (park)                          notifier (notify_all)
-//! sleepers += 1                          state changes (the caller's RMW)
-//! fence(SeqCst)  ---- F1                 fence(SeqCst)  ---- F2
+//! sleepers += 1                          state changes (the caller's store or RMW)
+//! heavy fence    ---- F1                 light fence   ---- F2
 //! poll the state                         read sleepers
 //! ```
 //!
-//! Whichever fence comes first in the single total order of `SeqCst` operations, the thread
-//! after it sees the other's write: either the waiter's poll sees the new state and does not
+//! Whichever fence comes first, the thread after it sees the other's write: either the waiter's poll sees the new state and does not
 //! sleep, or the notifier sees `sleepers > 0` and takes the mutex, which it can only get once the
 //! waiter sleeps in the condvar (or before the waiter locks, after which the waiter's poll, made
 //! under the mutex, sees the change). No wake-up is lost.
@@ -24,7 +24,8 @@
 use std::sync::PoisonError;
 use std::time::Instant;
 
-use crate::sync::{fence, AtomicUsize, Condvar, Mutex, Ordering};
+use super::fence;
+use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 
 /// A waiter's deadline passed before its condition held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +52,7 @@ impl Parker {
         // Relaxed: ordered against the notifier's `sleepers` read by fence F1 below.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
         // F1: pairs with F2 in `notify_all` (see the module docs).
-        fence(Ordering::SeqCst);
+        fence::heavy();
         let outcome = loop {
             if let Some(ready) = poll() {
                 break Ok(ready);
@@ -85,7 +86,7 @@ impl Parker {
     /// waiting for.
     pub(crate) fn notify_all(&self) {
         // F2: pairs with F1 in `park` (see the module docs).
-        fence(Ordering::SeqCst);
+        fence::light();
         // Relaxed: ordered by F2.
         if self.sleepers.load(Ordering::Relaxed) > 0 {
             // Taking the mutex waits out a waiter between its poll and its condvar wait.

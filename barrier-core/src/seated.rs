@@ -1,0 +1,330 @@
+//! The seated protocol: how seats arrive, how a generation completes or fails, and how abort,
+//! reset and timeouts decide, for the tree and dissemination algorithms. The rules and the
+//! races are written down in `README.md`, "Seats".
+//!
+//! The state word of a seated barrier changes only when something fails (and when seats
+//! acknowledge it): the episodes themselves never write it, so it stays in every seat's cache
+//! and the fast path pays one load for Python's abort/reset/timeout semantics. Each seat
+//! counts generations itself (they all see the same sequence), registers its arrival with one
+//! compare-and-swap on its own slot, and a failure *claims* the slots of the seats that have not
+//! arrived yet. A generation fails if and only if a claim succeeds; then some seat can never
+//! arrive, so it can never complete. Conversely, once every seat has arrived no claim can
+//! succeed, so the generation completes, and a dissemination seat that has finished its rounds
+//! returns at once, with no release hop.
+
+use std::fmt;
+
+use crossbeam_utils::CachePadded;
+
+use crate::algo::Gather;
+use crate::barrier::Barrier;
+use crate::error::BrokenCause;
+use crate::state::{Phase, State};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+
+/// The per-seat part of a seated barrier.
+pub(crate) struct Seated {
+    pub(crate) gather: Gather,
+    /// Per seat: [`arrived_in(g)`](arrived_in) once the seat arrived in generation `g`,
+    /// [`claimed_in(g)`](claimed_in) once a failure claimed its place in `g` first. Written by
+    /// the seat (arrivals) and by failures (claims), always by compare-and-swap.
+    slots: Box<[CachePadded<AtomicU64>]>,
+    /// Where a completer releases its generation, when the others must wait for it: a tree
+    /// (only the root's last arriver knows that all have arrived) or an action (which runs
+    /// before anyone returns). A dissemination barrier without an action never uses it.
+    release: CachePadded<Release>,
+    releases: bool,
+    /// Cores assigned to the seats by the builder's placement.
+    pub(crate) cores: Vec<Option<usize>>,
+}
+
+struct Release {
+    /// `g + 1` once generation `g` was released (0: none yet).
+    generation: AtomicU64,
+    /// The seat that completed it (for the indices).
+    completer: AtomicUsize,
+}
+
+/// Slot value of a seat that arrived in generation `g`.
+fn arrived_in(generation: u64) -> u64 {
+    (generation + 1) << 1
+}
+
+/// Slot value of a seat whose place in generation `g` a failure claimed.
+fn claimed_in(generation: u64) -> u64 {
+    arrived_in(generation) | 1
+}
+
+/// The generation a seat with slot value `slot` joins next.
+fn next_of(slot: u64) -> u64 {
+    slot >> 1
+}
+
+impl Seated {
+    pub(crate) fn new(gather: Gather, has_action: bool, cores: Vec<Option<usize>>) -> Seated {
+        let parties = cores.len();
+        let releases = has_action || matches!(gather, Gather::Tree(_));
+        Seated {
+            gather,
+            slots: (0..parties)
+                .map(|_| CachePadded::new(AtomicU64::new(0)))
+                .collect(),
+            release: CachePadded::new(Release {
+                generation: AtomicU64::new(0),
+                completer: AtomicUsize::new(0),
+            }),
+            releases,
+            cores,
+        }
+    }
+
+    /// Whether the non-completing seats wait for the completer's release.
+    pub(crate) fn releases(&self) -> bool {
+        self.releases
+    }
+
+    /// Seat `seat` arrives in generation `generation`: `false` if a failure claimed its place
+    /// first (the generation failed).
+    pub(crate) fn arrive(&self, seat: usize, generation: u64) -> bool {
+        let slot = &self.slots[seat];
+        // Relaxed: a stale value only makes the CAS fail, and only a claim can change it.
+        let current = slot.load(Ordering::Relaxed);
+        if next_of(current) != generation {
+            debug_assert_eq!(current, claimed_in(generation), "seat {seat} out of step");
+            return false;
+        }
+        // AcqRel: pairs with a failure's claim attempt (its Acquire read of the arrival, its
+        // Release of the claim), so exactly one of the two wins and each sees the other.
+        slot.compare_exchange(
+            current,
+            arrived_in(generation),
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        )
+        .is_ok()
+    }
+
+    /// Claims the place of every seat that has not arrived in `generation`. Returns whether the
+    /// generation failed (some place is claimed, by this call or an earlier one); `false` means
+    /// every seat arrived, so it completes.
+    fn claim(&self, generation: u64) -> bool {
+        let mut failed = false;
+        for slot in self.slots.iter() {
+            // Acquire: a seat's arrival read here (or below) passes on what it wrote before.
+            let mut current = slot.load(Ordering::Acquire);
+            while next_of(current) == generation {
+                // AcqRel: see `arrive`.
+                match slot.compare_exchange(
+                    current,
+                    claimed_in(generation),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => current = claimed_in(generation),
+                    Err(actual) => current = actual,
+                }
+            }
+            failed |= current == claimed_in(generation);
+        }
+        failed
+    }
+
+    /// The first generation that not every seat has arrived in (or been claimed in).
+    fn open_generation(&self) -> u64 {
+        self.slots
+            .iter()
+            // Relaxed: a hint for `claim`, which re-reads and decides.
+            .map(|slot| next_of(slot.load(Ordering::Relaxed)))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Whether generation `generation`, which every seat arrived in, has been released (always
+    /// true when nobody waits for a release).
+    fn released(&self, generation: u64) -> bool {
+        // Acquire: pairs with `publish_release`.
+        !self.releases || self.release.generation.load(Ordering::Acquire) > generation
+    }
+
+    /// The completer of `generation` releases it (tree, or after the action).
+    pub(crate) fn publish_release(&self, generation: u64, completer: usize) {
+        // Relaxed: published by the Release store below. Stored only when it changes, since the
+        // waiters read this line every episode.
+        if self.release.completer.load(Ordering::Relaxed) != completer {
+            self.release.completer.store(completer, Ordering::Relaxed);
+        }
+        // Release: everything the completer acquired (every arrival) and did (the action)
+        // passes to the seats whose Acquire poll reads it.
+        self.release
+            .generation
+            .store(generation + 1, Ordering::Release);
+    }
+
+    /// Polls for the release of `generation`: `Some(completer)` once released.
+    pub(crate) fn poll_release(&self, generation: u64) -> Option<usize> {
+        // Relaxed completer: read after the Acquire that synchronised with its publication.
+        self.released(generation)
+            .then(|| self.release.completer.load(Ordering::Relaxed))
+    }
+
+    /// The seat's index in a released generation completed by `completer`: a permutation of
+    /// `0..parties` with the completer last.
+    pub(crate) fn index(seat: usize, completer: usize, parties: usize) -> usize {
+        match seat {
+            _ if seat == completer => parties - 1,
+            _ if seat < completer => seat,
+            _ => seat - 1,
+        }
+    }
+
+    /// Fails `generation` because of `cause` (a seat's timeout): `true` if it failed (now, or
+    /// already), `false` if every seat had arrived, so that it completes instead.
+    pub(crate) fn fail(&self, barrier: &Barrier, generation: u64, cause: BrokenCause) -> bool {
+        if !self.claim(generation) {
+            return false;
+        }
+        record_failure(barrier, generation, Phase::Broken, cause, barrier.parties());
+        true
+    }
+
+    /// Fails the open generation (abort, reset, a dropped seat): claims it, or, if every seat
+    /// had arrived, waits out its action (as CPython's abort waits for the lock the action
+    /// holds) and claims the next one. Returns whether this call recorded the failure; if not,
+    /// the state changed meanwhile and the caller re-reads it.
+    pub(crate) fn fail_open(&self, barrier: &Barrier, phase: Phase, cause: BrokenCause) -> bool {
+        loop {
+            let generation = self.open_generation();
+            if self.claim(generation) {
+                return record_failure(barrier, generation, phase, cause, barrier.parties());
+            }
+            // Every seat arrived: the generation completes. Wait for its release (nothing to
+            // wait for without an action or a tree), or for its action to break it.
+            let outcome = barrier.wait_for_state(None, |state| {
+                if state.is_seated_failure_of(generation) {
+                    Some(false)
+                } else {
+                    self.released(generation).then_some(true)
+                }
+            });
+            if outcome != Ok(true) {
+                return false;
+            }
+        }
+    }
+
+    /// [`Barrier::abort`] on a seated barrier: fails the open generation (a resetting barrier
+    /// becomes broken, keeping its count), so the seats inside fail and later waits fail too.
+    pub(crate) fn abort(&self, barrier: &Barrier) {
+        loop {
+            let state = barrier.load();
+            let done = match state.phase() {
+                Phase::Broken => true,
+                Phase::Filling => self.fail_open(barrier, Phase::Broken, BrokenCause::Aborted),
+                Phase::Resetting => barrier.replace(state, |state| {
+                    state.failed(Phase::Broken, BrokenCause::Aborted)
+                }),
+            };
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// [`Barrier::reset`] on a seated barrier. A filling barrier fails its open generation as
+    /// `Resetting`: the seats inside get the error, every other seat acknowledges on its next
+    /// wait without one, and the last acknowledgement makes the barrier filling again. A broken
+    /// one resets at once if every seat has acknowledged, else once they have.
+    pub(crate) fn reset(&self, barrier: &Barrier) {
+        loop {
+            let state = barrier.load();
+            let done = match state.phase() {
+                Phase::Resetting => true,
+                Phase::Filling => self.fail_open(barrier, Phase::Resetting, BrokenCause::Reset),
+                Phase::Broken if state.count() == 0 => {
+                    barrier.replace(state, State::next_generation)
+                }
+                Phase::Broken => barrier.replace(state, |state| {
+                    let cause = state.cause().unwrap_or(BrokenCause::Reset);
+                    state.failed(Phase::Resetting, cause)
+                }),
+            };
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// Seats that arrived in the open generation: `parties` while a complete generation waits
+    /// for its release (the action runs).
+    pub(crate) fn n_waiting(&self) -> usize {
+        let generation = self.open_generation();
+        // Relaxed: advisory, like any snapshot of a moving barrier.
+        let arrived = self
+            .slots
+            .iter()
+            .filter(|slot| slot.load(Ordering::Relaxed) == arrived_in(generation))
+            .count();
+        if arrived == 0 && generation > 0 && !self.released(generation - 1) {
+            self.slots.len()
+        } else {
+            arrived
+        }
+    }
+}
+
+/// Records that `generation` failed, with `count` seats still to acknowledge it. Installs only
+/// on a filling barrier whose failures so far are older than `generation` (a failure that
+/// claimed a seat and was slow to record may find its generation already failed, acknowledged
+/// and reset). Returns whether this call installed the record.
+pub(crate) fn record_failure(
+    barrier: &Barrier,
+    generation: u64,
+    phase: Phase,
+    cause: BrokenCause,
+    count: usize,
+) -> bool {
+    let installed = barrier.transition(|state| {
+        (state.phase() == Phase::Filling && state.may_fail(generation))
+            .then(|| State::seated_failure(generation, phase, cause, count))
+    });
+    barrier.notify();
+    installed.is_some()
+}
+
+impl fmt::Debug for Seated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Seated")
+            .field("gather", &self.gather)
+            .field("parties", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_values_order_arrivals_and_claims() {
+        assert_eq!(next_of(0), 0, "a new seat joins generation 0");
+        for g in [0, 1, 7, 1 << 40] {
+            assert_eq!(next_of(arrived_in(g)), g + 1);
+            assert_eq!(next_of(claimed_in(g)), g + 1);
+            assert_ne!(arrived_in(g), claimed_in(g));
+        }
+    }
+
+    #[test]
+    fn indices_are_a_permutation_with_the_completer_last() {
+        for parties in 1..6 {
+            for completer in 0..parties {
+                let mut indices: Vec<usize> = (0..parties)
+                    .map(|seat| Seated::index(seat, completer, parties))
+                    .collect();
+                assert_eq!(indices[completer], parties - 1);
+                indices.sort_unstable();
+                assert_eq!(indices, (0..parties).collect::<Vec<_>>());
+            }
+        }
+    }
+}
