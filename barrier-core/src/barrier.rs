@@ -346,40 +346,31 @@ impl Barrier {
     }
 
     /// The last arriver runs the action, then releases the generation or, if the action
-    /// panicked, breaks it, and resumes the panic.
+    /// panicked, breaks it, and resumes the panic. Nothing else can decide a complete
+    /// generation: timeouts are refused, abort and reset wait for the action.
     fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
         let parties = self.shared.parties;
         let outcome = match &self.shared.action {
             Some(action) => action.run(),
             None => Ok(()),
         };
-        let decided = self.transition(|state| {
+        self.transition(|state| {
             debug_assert!(
-                state.is_generation(generation),
-                "{state:?} moved on during the action"
+                state.is_generation(generation) && self.action_runs(state),
+                "{state:?} was decided during the action of generation {generation}"
             );
-            (state.phase() == Phase::Filling).then(|| match outcome {
+            Some(match outcome {
                 Ok(()) => state.next_generation(),
                 Err(_) => state
                     .failed(Phase::Broken, BrokenCause::ActionPanicked)
                     .with_count(state.count() - 1),
             })
         });
-        let result = match decided {
-            Some(_) => {
-                self.notify();
-                match outcome {
-                    Ok(()) => Ok(parties - 1),
-                    Err(_) => Err(BrokenBarrierError::new(BrokenCause::ActionPanicked)),
-                }
-            }
-            // abort() or reset() during the action decided the generation.
-            None => Err(self.leave(generation)),
-        };
-        if let Err(panic) = outcome {
-            resume_unwind(panic);
+        self.notify();
+        match outcome {
+            Ok(()) => Ok(parties - 1),
+            Err(panic) => resume_unwind(panic),
         }
-        result
     }
 
     /// Returns the barrier to its empty state (Python's `reset()`).
@@ -414,15 +405,22 @@ impl Barrier {
         if let Mode::Seated(seated) = &self.shared.mode {
             return seated.reset(self);
         }
-        let changed = self.transition(|state| match state.phase() {
-            Phase::Filling if state.count() == 0 => None,
-            Phase::Filling => Some(state.failed(Phase::Resetting, BrokenCause::Reset)),
-            Phase::Resetting => None,
-            Phase::Broken if state.count() == 0 => Some(state.next_generation()),
-            Phase::Broken => Some(state.failed(Phase::Resetting, cause_of(state))),
-        });
-        if changed.is_some() {
-            self.notify();
+        loop {
+            let state = self.load();
+            let next = match state.phase() {
+                Phase::Filling if self.action_runs(state) => {
+                    self.wait_out_action(state);
+                    continue;
+                }
+                Phase::Filling if state.count() == 0 => return,
+                Phase::Filling => state.failed(Phase::Resetting, BrokenCause::Reset),
+                Phase::Resetting => return,
+                Phase::Broken if state.count() == 0 => state.next_generation(),
+                Phase::Broken => state.failed(Phase::Resetting, cause_of(state)),
+            };
+            if self.replace(state, |_| next) {
+                return;
+            }
         }
     }
 
@@ -450,15 +448,37 @@ impl Barrier {
         if let Mode::Seated(seated) = &self.shared.mode {
             return seated.abort(self);
         }
-        let changed = self.transition(|state| match state.phase() {
-            Phase::Broken => None,
-            Phase::Filling | Phase::Resetting => {
-                Some(state.failed(Phase::Broken, BrokenCause::Aborted))
+        loop {
+            let state = self.load();
+            let next = match state.phase() {
+                Phase::Broken => return,
+                Phase::Filling if self.action_runs(state) => {
+                    self.wait_out_action(state);
+                    continue;
+                }
+                Phase::Filling | Phase::Resetting => {
+                    state.failed(Phase::Broken, BrokenCause::Aborted)
+                }
+            };
+            if self.replace(state, |_| next) {
+                return;
             }
-        });
-        if changed.is_some() {
-            self.notify();
         }
+    }
+
+    /// Whether `state` is a complete generation whose action runs (only then is a filling
+    /// generation full: without an action the last arrival releases in the same CAS).
+    fn action_runs(&self, state: State) -> bool {
+        state.phase() == Phase::Filling && state.count() == self.shared.parties
+    }
+
+    /// Waits until the action seen running in `state` has decided its generation: `abort` and
+    /// `reset` wait for it, as CPython's do (its action holds the lock they need), so a
+    /// complete generation's outcome is always the action's.
+    #[cold]
+    fn wait_out_action(&self, state: State) {
+        let decided = self.wait_for_state(None, |now| (now != state).then_some(()));
+        decided.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"));
     }
 
     /// The number of threads needed to pass the barrier.

@@ -187,28 +187,32 @@ impl Seated {
         true
     }
 
-    /// Fails the open generation (abort, reset, a dropped seat): claims it, or, if every seat
-    /// had arrived, waits out its action (as CPython's abort waits for the lock the action
-    /// holds) and claims the next one. Returns whether this call recorded the failure; if not,
+    /// Fails the open generation (abort, reset, a dropped seat): the first one that not every
+    /// seat has arrived in. If the one before it is complete but not yet released, first waits
+    /// out its action (as CPython's abort waits for the lock the action holds). Returns whether this call recorded the failure; if not,
     /// the state changed meanwhile and the caller re-reads it.
     pub(crate) fn fail_open(&self, barrier: &Barrier, phase: Phase, cause: BrokenCause) -> bool {
         loop {
+            let state = barrier.load();
+            if state.phase() != Phase::Filling {
+                return false;
+            }
             let generation = self.open_generation();
+            let complete = generation.wrapping_sub(1);
+            if generation > 0 && !self.released(complete) && state.may_fail(complete) {
+                // The previous generation is complete but neither released nor failed yet (its
+                // action runs). Claiming the open one now could leave claims that no record
+                // ever answers, should the action fail: wait for its outcome first.
+                let decided = barrier.wait_for_state(None, |now| {
+                    (now != state || self.released(complete)).then_some(())
+                });
+                decided.unwrap_or_else(|_| unreachable!("waited without a deadline"));
+                continue;
+            }
             if self.claim(generation) {
                 return record_failure(barrier, generation, phase, cause, barrier.parties());
             }
-            // Every seat arrived: the generation completes. Wait for its release (nothing to
-            // wait for without an action or a tree), or for its action to break it.
-            let outcome = barrier.wait_for_state(None, |state| {
-                if state.is_seated_failure_of(generation) {
-                    Some(false)
-                } else {
-                    self.released(generation).then_some(true)
-                }
-            });
-            if outcome != Ok(true) {
-                return false;
-            }
+            // Every seat arrived meanwhile: that generation completes; fail the next one.
         }
     }
 

@@ -143,9 +143,11 @@ impl State {
     /// barrier's filling state holds the first generation after its last failure (see
     /// [`State::next_generation`]), so a stale record of an older failure is refused. Compared
     /// modulo the field's width, within half of it.
+    /// Any other state (a failure recorded) refuses.
     pub(crate) fn may_fail(self, generation: u64) -> bool {
         let mask = u64::MAX >> GEN_SHIFT;
-        (generation.wrapping_sub(self.generation()) & mask) <= mask / 2
+        self.phase() == Phase::Filling
+            && (generation.wrapping_sub(self.generation()) & mask) <= mask / 2
     }
 
     /// Same generation, phase and cause, with `count` set to `count`.
@@ -192,6 +194,25 @@ impl fmt::Debug for State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seated_failures_refuse_stale_generations() {
+        let failed = State::seated_failure(7, Phase::Broken, BrokenCause::TimedOut, 3);
+        assert!(failed.is_seated_failure_of(7));
+        assert!(!failed.is_seated_failure_of(8));
+        assert!(!failed.may_fail(7), "a recorded failure refuses another");
+        // Recovered from generation 7: the filling state's floor is 8.
+        let recovered = failed.with_count(0).next_generation();
+        assert_eq!(recovered.phase(), Phase::Filling);
+        assert!(!recovered.may_fail(7), "a stale record of 7 is refused");
+        assert!(recovered.may_fail(8) && recovered.may_fail(9));
+        // Full generation numbers wrap into the field: adjacent ones still compare right.
+        let wide = (1u64 << 40) + 5;
+        let floor =
+            State::seated_failure(wide, Phase::Broken, BrokenCause::Aborted, 0).next_generation();
+        assert!(floor.may_fail(wide + 1) && !floor.may_fail(wide));
+        assert!(State::INITIAL.may_fail(0));
+    }
 
     #[test]
     fn fields_round_trip() {

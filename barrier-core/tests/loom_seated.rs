@@ -173,3 +173,41 @@ fn reset_racing_two_seats_then_reuse() {
         });
     }
 }
+
+#[test]
+fn abort_racing_the_action_of_two_seats() {
+    for algorithm in ALGORITHMS {
+        model(2, move || {
+            let runs = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&runs);
+            let (barrier, seats) = Barrier::builder(2)
+                .algorithm(algorithm)
+                .wait_policy(WaitPolicy::Park)
+                .action(move || {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                })
+                .build_seated()
+                .unwrap();
+            let mut seats = seats.into_iter();
+            let (mine, theirs) = (seats.next().unwrap(), seats.next().unwrap());
+            let waiter = spawn_wait(theirs, None);
+            let aborter = {
+                let barrier = barrier.clone();
+                thread::spawn(move || barrier.abort())
+            };
+            let my_outcome = mine.wait();
+            aborter.join().unwrap();
+            let (their_outcome, theirs) = waiter.join().unwrap();
+            assert_one_outcome(&[my_outcome.clone(), their_outcome]);
+            // Released generations ran the action once; an aborted one never completed, or
+            // (abort waits for a running action) was released by it.
+            let ran = runs.load(Ordering::Relaxed);
+            assert_eq!(ran, usize::from(my_outcome.is_ok()), "{my_outcome:?}");
+            assert!(
+                barrier.is_broken(),
+                "abort always leaves the barrier broken"
+            );
+            drop((mine, theirs));
+        });
+    }
+}

@@ -279,6 +279,94 @@ fn a_timeout_during_the_action_is_ignored() {
     }
 }
 
+/// A seat's wait, with only the cause of an error.
+type Outcome = Result<usize, BrokenCause>;
+
+/// Three seats wait twice; `during` runs on the test thread while the first generation's action
+/// runs (the action sleeps 50 ms after announcing itself), and the seats' second waits start
+/// only after it returned. Returns both outcomes of every seat, and whether the action had
+/// finished when `during` returned.
+fn around_the_action(
+    algorithm: Algorithm,
+    during: impl FnOnce(&Barrier),
+) -> (Vec<(Outcome, Outcome)>, bool) {
+    let (entered_tx, entered) = mpsc::channel();
+    let entered_tx = Mutex::new(entered_tx);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let finished_in_action = Arc::clone(&finished);
+    let (barrier, seats) = seated(
+        Barrier::builder(3).action(move || {
+            entered_tx.lock().unwrap().send(()).unwrap();
+            thread::sleep(Duration::from_millis(50));
+            finished_in_action.fetch_add(1, Ordering::SeqCst);
+        }),
+        algorithm,
+    );
+    let gate = std::sync::Barrier::new(4);
+    thread::scope(|s| {
+        let gate = &gate;
+        let waits: Vec<_> = seats
+            .into_iter()
+            .map(|seat| {
+                s.spawn(move || {
+                    let first = seat.wait().map_err(|e| e.cause());
+                    gate.wait();
+                    let second = seat.wait().map_err(|e| e.cause());
+                    ((first, second), seat)
+                })
+            })
+            .collect();
+        entered.recv().unwrap();
+        during(&barrier);
+        let action_done = finished.load(Ordering::SeqCst) >= 1;
+        gate.wait();
+        let (outcomes, seats): (Vec<_>, Vec<Seat>) =
+            waits.into_iter().map(|w| w.join().unwrap()).unzip();
+        drop(seats);
+        (outcomes, action_done)
+    })
+}
+
+#[test]
+fn abort_during_the_action_waits_for_it_and_breaks_the_next_generation() {
+    for algorithm in ALGORITHMS {
+        with_watchdog(HANG, move || {
+            let (outcomes, action_done) = around_the_action(algorithm, Barrier::abort);
+            assert!(
+                action_done,
+                "{algorithm:?}: abort returned during the action"
+            );
+            let firsts: Vec<usize> = outcomes.iter().map(|(first, _)| first.unwrap()).collect();
+            assert_eq!(
+                sorted(firsts),
+                [0, 1, 2],
+                "{algorithm:?}: the action decides"
+            );
+            for (_, second) in outcomes {
+                assert_eq!(second, Err(BrokenCause::Aborted), "{algorithm:?}");
+            }
+        });
+    }
+}
+
+#[test]
+fn reset_during_the_action_waits_for_it_and_fails_nobody() {
+    for algorithm in ALGORITHMS {
+        with_watchdog(HANG, move || {
+            let (outcomes, action_done) = around_the_action(algorithm, Barrier::reset);
+            assert!(
+                action_done,
+                "{algorithm:?}: reset returned during the action"
+            );
+            let (firsts, seconds): (Vec<_>, Vec<_>) = outcomes.into_iter().unzip();
+            for outcomes in [firsts, seconds] {
+                let indices: Vec<usize> = outcomes.into_iter().map(Result::unwrap).collect();
+                assert_eq!(sorted(indices), [0, 1, 2], "{algorithm:?}");
+            }
+        });
+    }
+}
+
 #[test]
 fn an_action_panic_resumes_in_the_completer_and_breaks_the_others() {
     for algorithm in ALGORITHMS {
