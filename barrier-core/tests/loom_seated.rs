@@ -112,7 +112,7 @@ fn abort_racing_two_seats() {
             let my_outcome = mine.wait();
             aborter.join().unwrap();
             let (their_outcome, theirs) = waiter.join().unwrap();
-            assert_one_outcome(&[my_outcome.clone(), their_outcome]);
+            assert_one_outcome(&[my_outcome, their_outcome]);
             if let Err(error) = my_outcome {
                 assert_eq!(error.cause(), BrokenCause::Aborted);
             }
@@ -135,7 +135,7 @@ fn timeout_racing_two_seats() {
             let waiter = spawn_wait(theirs, Some(LONG));
             let my_outcome = mine.wait();
             let (their_outcome, theirs) = waiter.join().unwrap();
-            assert_one_outcome(&[my_outcome.clone(), their_outcome]);
+            assert_one_outcome(&[my_outcome, their_outcome]);
             assert_eq!(my_outcome.is_err(), barrier.is_broken());
             drop((mine, theirs));
         });
@@ -198,7 +198,7 @@ fn abort_racing_the_action_of_two_seats() {
             let my_outcome = mine.wait();
             aborter.join().unwrap();
             let (their_outcome, theirs) = waiter.join().unwrap();
-            assert_one_outcome(&[my_outcome.clone(), their_outcome]);
+            assert_one_outcome(&[my_outcome, their_outcome]);
             // Released generations ran the action once; an aborted one never completed, or
             // (abort waits for a running action) was released by it.
             let ran = runs.load(Ordering::Relaxed);
