@@ -1,14 +1,12 @@
 //! Gathering the arrivals of seated threads: the scalable algorithms behind [`Seat`].
 //!
-//! An algorithm only answers "has everyone arrived, and am I the one who completes?". The
-//! decision itself (run the action, release or fail the generation) is the barrier's single
-//! state word, shared by all algorithms, so abort, reset and timeouts are written once
-//! (`barrier.rs`). While an algorithm waits inside its gathering (dissemination rounds), it also
-//! watches that state word and gives up as soon as the generation is decided or its deadline
-//! passes; the caller then learns the outcome from the state word.
+//! An algorithm only answers "has everyone arrived, and who completes?". Arrivals, failures and
+//! the release are the seated protocol's (`seated.rs`, `seat.rs`), shared by all algorithms, so
+//! abort, reset and timeouts are written once. While an algorithm waits inside its gathering
+//! (dissemination rounds), the caller's wait also watches for a failure of the generation.
 //!
 //! Per-generation data (tree counters, dissemination flags) is tagged with the generation
-//! number, so what a failed generation left half-done is simply ignored by the next one.
+//! number, so what a failed generation left half-done is simply ignored by later ones.
 //!
 //! [`Seat`]: crate::Seat
 
@@ -25,8 +23,7 @@ pub(crate) use tree::Tree;
 pub(crate) enum Arrival {
     /// Everyone has arrived and this seat completes the generation.
     Completer,
-    /// This seat's part is done (or was cut short by a decision or its deadline): wait for the
-    /// decision on the state word.
+    /// This seat's part is done: wait for the completer's release.
     Wait,
 }
 
