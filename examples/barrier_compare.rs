@@ -24,7 +24,7 @@
 //! Repetitions are interleaved (rep 1 of every contender, then rep 2, ...) so a slow phase of a
 //! shared machine hits every contender alike; the table reports each contender's median and
 //! the ratios `std / this` and `hurdles / this` (above 1: this contender is faster). Nothing is
-//! pinned.
+//! pinned unless `--pin` asks for it (every contender alike: thread `i` on core `i % cores`).
 
 #[path = "common/barriers.rs"]
 mod barriers;
@@ -50,14 +50,17 @@ const QUICK_REPS: usize = 3;
 
 const USAGE: &str = "\
 usage: barrier_compare [--threads 2,8] [--episodes N] [--reps R] [--budget-ms MS]
-                       [--contenders LIST] [--json] [--quick] [--help]
+                       [--contenders LIST] [--pin] [--json] [--quick] [--help]
 
   --threads LIST     comma-separated thread counts (default 2,8)
   --episodes N       episodes per timed run for every contender, rounded up to a multiple
                      of 64 (default: as many as fit in --budget-ms)
   --reps R           interleaved repetitions; the median is reported (default 5)
   --budget-ms MS     target duration of one timed run (default 250)
-  --contenders LIST  subset of lockstep-adaptive,lockstep-spin,lockstep-park,std,hurdles
+  --contenders LIST  subset of lockstep-adaptive, lockstep-spin, lockstep-park,
+                     lockstep-tree2, lockstep-tree4, lockstep-dissemination,
+                     bare-dissemination, std, hurdles (default: all)
+  --pin              pin every contender's thread i to core i % cores (default: unpinned)
   --json             one JSON object per line on stdout instead of the table
   --quick            a ~1 s smoke run: 15 ms per run, 3 reps
   --help             print this message";
@@ -68,6 +71,7 @@ struct Options {
     reps: usize,
     budget: Duration,
     contenders: Vec<Contender>,
+    pin: bool,
     json: bool,
 }
 
@@ -79,6 +83,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         reps: DEFAULT_REPS,
         budget: DEFAULT_BUDGET,
         contenders: CONTENDERS.to_vec(),
+        pin: false,
         json: false,
     };
     let (mut reps, mut budget) = (None, None);
@@ -88,6 +93,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         match arg.as_str() {
             "--help" | "-h" => return Ok(None),
             "--json" => options.json = true,
+            "--pin" => options.pin = true,
             "--quick" => quick = true,
             "--threads" => {
                 options.threads = value()?
@@ -129,20 +135,27 @@ fn main() -> ExitCode {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
     eprintln!(
-        "barrier_compare: threads {:?}, {} reps, {} (available parallelism: {cores})",
+        "barrier_compare: threads {:?}, {} reps, {}, {} (available parallelism: {cores})",
         options.threads,
         options.reps,
         match options.episodes {
             Some(n) => format!("{n} episodes per run"),
             None => format!("~{:?} per run", options.budget),
         },
+        if options.pin { "pinned" } else { "unpinned" },
     );
 
     let length = match options.episodes {
         Some(n) => Length::Episodes(n),
         None => Length::Budget(options.budget),
     };
-    let series = barriers::measure(&options.threads, &options.contenders, options.reps, length);
+    let series = barriers::measure(
+        &options.threads,
+        &options.contenders,
+        options.reps,
+        length,
+        options.pin,
+    );
 
     if options.json {
         barriers::print_json(&series, cores);

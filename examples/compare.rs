@@ -169,6 +169,7 @@ fn main() -> ExitCode {
         &CONTENDERS,
         config.reps,
         Length::Budget(config.budget),
+        false,
     );
     eprintln!("Jacobi and phase overhead:");
     let mut pool_series = Vec::new();

@@ -1,17 +1,17 @@
 //! The stress grid for seats: algorithm x parties {2, 3, 4, 7, 16, 33} (non-powers of two,
-//! fan-in remainders, oversubscribed on small machines) x wait policy, fault-free and with
-//! random aborts, resets and timeouts, invariants checked every generation, each cell bounded by
-//! a watchdog.
+//! fan-in remainders, oversubscribed on small machines) x wait policy x with and without an
+//! action (without one, dissemination seats leave after their rounds, with no completer), fault
+//! -free and with random aborts, resets and timeouts, invariants checked every generation, each
+//! cell bounded by a watchdog.
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use barrier_core::{Algorithm, Barrier, Seat, WaitPolicy};
+use barrier_core::{Algorithm, Barrier, BarrierBuilder, Seat, WaitPolicy};
 use common::with_watchdog;
 
 const ALGORITHMS: [Algorithm; 3] = [
@@ -44,17 +44,37 @@ impl Xorshift {
     }
 }
 
-fn fault_free(algorithm: Algorithm, parties: usize, episodes: usize, policy: WaitPolicy) {
+/// An action that counts its runs, or none.
+fn counting_action(
+    builder: BarrierBuilder,
+    with_action: bool,
+) -> (BarrierBuilder, Arc<AtomicUsize>) {
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&runs);
-    let (_barrier, seats) = Barrier::builder(parties)
-        .algorithm(algorithm)
-        .wait_policy(policy)
-        .action(move || {
+    let builder = if with_action {
+        builder.action(move || {
             counter.fetch_add(1, Ordering::Relaxed);
         })
-        .build_seated()
-        .unwrap();
+    } else {
+        builder
+    };
+    (builder, runs)
+}
+
+fn fault_free(
+    algorithm: Algorithm,
+    parties: usize,
+    episodes: usize,
+    policy: WaitPolicy,
+    with_action: bool,
+) {
+    let (builder, runs) = counting_action(
+        Barrier::builder(parties)
+            .algorithm(algorithm)
+            .wait_policy(policy),
+        with_action,
+    );
+    let (_barrier, seats) = builder.build_seated().unwrap();
     let progress: Arc<Vec<AtomicUsize>> =
         Arc::new((0..parties).map(|_| AtomicUsize::new(0)).collect());
     let index_sum = Arc::new(AtomicUsize::new(0));
@@ -71,11 +91,13 @@ fn fault_free(algorithm: Algorithm, parties: usize, episodes: usize, policy: Wai
                 for episode in 1..=episodes {
                     progress[seat.index()].store(episode, Ordering::Relaxed);
                     sum += seat.wait().expect("no faults injected");
-                    assert_eq!(
-                        runs.load(Ordering::Relaxed),
-                        episode,
-                        "{algorithm:?}: action once, before release"
-                    );
+                    if with_action {
+                        assert_eq!(
+                            runs.load(Ordering::Relaxed),
+                            episode,
+                            "{algorithm:?}: action once, before release"
+                        );
+                    }
                     assert!(
                         progress
                             .iter()
@@ -98,42 +120,56 @@ fn fault_free(algorithm: Algorithm, parties: usize, episodes: usize, policy: Wai
 }
 
 /// Seats wait in a loop (sometimes with tiny timeouts) while a chaos thread aborts and resets;
-/// after a failure every seat meets the others, the last one resets, and the generations seen
-/// `Ok` since the last check must each have exactly one permutation of indices.
-/// Returns how many failed waits the faults caused.
+/// after a failure every seat meets the others, the last one resets and checks the *window*
+/// since the last check: every seat saw the same number of released generations (each one is
+/// released for every seat or for none), the indices of each are a permutation, and the action
+/// ran once per released generation. Returns how many failed waits the faults caused.
 fn with_faults(
     algorithm: Algorithm,
     parties: usize,
     generations: usize,
     policy: WaitPolicy,
+    with_action: bool,
     seed: u64,
 ) -> usize {
-    let tags = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&tags);
-    let (barrier, seats) = Barrier::builder(parties)
-        .algorithm(algorithm)
-        .wait_policy(policy)
-        .action(move || {
-            counter.fetch_add(1, Ordering::Relaxed);
-        })
-        .build_seated()
-        .unwrap();
-    let seen: Arc<Mutex<HashMap<usize, Vec<usize>>>> = Arc::default();
+    let (builder, runs) = counting_action(
+        Barrier::builder(parties)
+            .algorithm(algorithm)
+            .wait_policy(policy),
+        with_action,
+    );
+    let (barrier, seats) = builder.build_seated().unwrap();
+    // Per seat, the indices its released waits returned in the current window.
+    let windows: Arc<Mutex<Vec<Vec<usize>>>> = Arc::new(Mutex::new(vec![Vec::new(); parties]));
     let stop = Arc::new(AtomicBool::new(false));
     let chaos_done = Arc::new(AtomicBool::new(false));
     let recovery = Arc::new(std::sync::Barrier::new(parties));
     let failures = Arc::new(AtomicUsize::new(0));
     let check = {
-        let seen = Arc::clone(&seen);
+        let (windows, runs) = (Arc::clone(&windows), Arc::clone(&runs));
+        let checked_runs = Arc::new(AtomicUsize::new(0));
         move || {
-            for (tag, mut indices) in seen.lock().unwrap().drain() {
-                indices.sort_unstable();
+            let mut windows = windows.lock().unwrap();
+            let released = windows[0].len();
+            for (seat, window) in windows.iter().enumerate() {
                 assert_eq!(
-                    indices,
-                    (0..parties).collect::<Vec<_>>(),
-                    "{algorithm:?}: generation {tag}"
+                    window.len(),
+                    released,
+                    "{algorithm:?}: seat {seat} saw another number of released generations: \
+                     {windows:?}"
                 );
             }
+            for generation in 0..released {
+                let mut indices: Vec<usize> = windows.iter().map(|w| w[generation]).collect();
+                indices.sort_unstable();
+                assert_eq!(indices, (0..parties).collect::<Vec<_>>(), "{algorithm:?}");
+            }
+            if with_action {
+                let total = runs.load(Ordering::Relaxed);
+                let before = checked_runs.swap(total, Ordering::Relaxed);
+                assert_eq!(total - before, released, "{algorithm:?}: action runs");
+            }
+            windows.iter_mut().for_each(Vec::clear);
         }
     };
     let chaos = {
@@ -155,9 +191,8 @@ fn with_faults(
         })
     };
     let worker = |seat: Seat, mut rng: Xorshift| {
-        let (tags, seen, recovery, failures, stop, check, chaos_done, barrier) = (
-            Arc::clone(&tags),
-            Arc::clone(&seen),
+        let (windows, recovery, failures, stop, check, chaos_done, barrier) = (
+            Arc::clone(&windows),
             Arc::clone(&recovery),
             Arc::clone(&failures),
             Arc::clone(&stop),
@@ -166,6 +201,7 @@ fn with_faults(
             barrier.clone(),
         );
         thread::spawn(move || {
+            let mut released = 0;
             loop {
                 let outcome = if rng.below(64) == 0 {
                     seat.wait_timeout(Duration::from_micros(rng.below(100)))
@@ -174,11 +210,11 @@ fn with_faults(
                 };
                 match outcome {
                     Ok(index) => {
-                        let tag = tags.load(Ordering::Relaxed);
-                        seen.lock().unwrap().entry(tag).or_default().push(index);
-                        // Every seat of a released generation reads the same tag (the next
-                        // action needs all of them to arrive again), so they stop together.
-                        if tag >= generations {
+                        windows.lock().unwrap()[seat.index()].push(index);
+                        released += 1;
+                        // Every seat sees the same released generations, so they all stop
+                        // after the same one.
+                        if released >= generations {
                             stop.store(true, Ordering::SeqCst);
                             break;
                         }
@@ -217,13 +253,15 @@ fn with_faults(
 
 #[test]
 fn grid_fault_free() {
-    for algorithm in ALGORITHMS {
-        for policy in POLICIES {
-            for parties in PARTIES {
-                let episodes = episodes(parties, policy);
-                with_watchdog(CELL_LIMIT, move || {
-                    fault_free(algorithm, parties, episodes, policy)
-                });
+    for with_action in [true, false] {
+        for algorithm in ALGORITHMS {
+            for policy in POLICIES {
+                for parties in PARTIES {
+                    let episodes = episodes(parties, policy);
+                    with_watchdog(CELL_LIMIT, move || {
+                        fault_free(algorithm, parties, episodes, policy, with_action)
+                    });
+                }
             }
         }
     }
@@ -232,19 +270,22 @@ fn grid_fault_free() {
 #[test]
 fn grid_with_aborts_resets_and_timeouts() {
     let mut failures = 0;
-    for algorithm in ALGORITHMS {
-        for policy in POLICIES {
-            for parties in PARTIES {
-                let generations = episodes(parties, policy) / 4;
-                failures += with_watchdog(CELL_LIMIT, move || {
-                    with_faults(
-                        algorithm,
-                        parties,
-                        generations,
-                        policy,
-                        0xC4A05 ^ parties as u64,
-                    )
-                });
+    for with_action in [true, false] {
+        for algorithm in ALGORITHMS {
+            for policy in POLICIES {
+                for parties in PARTIES {
+                    let generations = episodes(parties, policy) / 4;
+                    failures += with_watchdog(CELL_LIMIT, move || {
+                        with_faults(
+                            algorithm,
+                            parties,
+                            generations,
+                            policy,
+                            with_action,
+                            0xC4A05 ^ parties as u64,
+                        )
+                    });
+                }
             }
         }
     }

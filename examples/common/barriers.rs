@@ -61,31 +61,32 @@ impl Contender {
     }
 
     /// Runs one measurement of `threads` threads; returns the episodes timed and their time.
-    pub fn run(self, threads: usize, length: Length) -> (u64, Duration) {
+    /// With `pin`, see [`time_episodes`].
+    pub fn run(self, threads: usize, length: Length, pin: bool) -> (u64, Duration) {
         match self {
             Contender::Lockstep(policy) => {
                 let barrier = Barrier::builder(threads)
                     .wait_policy(policy)
                     .build()
                     .expect("a barrier of at least one party builds");
-                time_episodes(vec![barrier; threads], length)
+                time_episodes(vec![barrier; threads], length, pin)
             }
             Contender::Seated(algorithm) => {
                 let (_barrier, seats) = Barrier::builder(threads)
                     .algorithm(algorithm)
                     .build_seated()
                     .expect("a seated barrier of at least one party builds");
-                time_episodes(seats, length)
+                time_episodes(seats, length, pin)
             }
-            Contender::BareDissemination => time_episodes(BareSeat::team(threads), length),
+            Contender::BareDissemination => time_episodes(BareSeat::team(threads), length, pin),
             Contender::Std => {
                 let barrier = StdBarrier::new(threads);
-                time_episodes(vec![&barrier; threads], length)
+                time_episodes(vec![&barrier; threads], length, pin)
             }
             Contender::Hurdles => {
                 // hurdles asserts that a handle is cloned before it is first used.
                 let barrier = hurdles::Barrier::new(threads);
-                time_episodes(vec![barrier; threads], length)
+                time_episodes(vec![barrier; threads], length, pin)
             }
         }
     }
@@ -189,50 +190,89 @@ pub enum Length {
     Budget(Duration),
 }
 
-/// The main thread takes the last handle, a scoped helper each of the others; all wait once,
-/// then the main thread times blocks of [`BLOCK`] episodes until `length` is reached.
-pub fn time_episodes<P: Party>(mut parties: Vec<P>, length: Length) -> (u64, Duration) {
-    let mut main = parties.pop().expect("at least one party");
+/// One scoped thread per handle; all wait once, then the thread of the last handle (the timer)
+/// times blocks of [`BLOCK`] episodes until `length` is reached. With `pin`, the thread of
+/// handle `i` is pinned to usable core `i % cores` (threads wrap around the cores when they
+/// outnumber them); the calling thread is never pinned.
+pub fn time_episodes<P: Party>(parties: Vec<P>, length: Length, pin: bool) -> (u64, Duration) {
+    let cores = if pin {
+        core_affinity::get_core_ids().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let pin_to = |i: usize| {
+        if !cores.is_empty() {
+            // Best effort: an unpinned thread still measures.
+            core_affinity::set_for_current(cores[i % cores.len()]);
+        }
+    };
     let stop = AtomicBool::new(false);
     let stop = &stop;
+    let pin_to = &pin_to;
+    let timer = parties.len() - 1;
     thread::scope(|s| {
-        for mut party in parties {
-            s.spawn(move || {
-                party.episode();
-                loop {
-                    for _ in 0..BLOCK {
-                        party.episode();
+        let handles: Vec<_> = parties
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut party)| {
+                s.spawn(move || {
+                    pin_to(i);
+                    if i == timer {
+                        Some(time_blocks(&mut party, length, stop))
+                    } else {
+                        follow_blocks(&mut party, stop);
+                        None
                     }
-                    // Relaxed: the main thread stored the flag before its last wait of this
-                    // block, and the barrier makes that visible once our wait of it returns.
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                }
-            });
-        }
-        main.episode();
-        let start = Instant::now();
-        let mut episodes = 0;
-        loop {
-            for _ in 1..BLOCK {
-                main.episode();
-            }
-            episodes += BLOCK;
-            let over = match length {
-                Length::Episodes(n) => episodes >= n,
-                Length::Budget(budget) => start.elapsed() >= budget,
-            };
-            if over {
-                // Relaxed: published by the barrier episode that follows (see the helpers).
-                stop.store(true, Ordering::Relaxed);
-            }
-            main.episode();
-            if over {
-                return (episodes, start.elapsed());
-            }
-        }
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        results
+            .into_iter()
+            .flatten()
+            .next()
+            .expect("the timer reports")
     })
+}
+
+/// A helper: episodes in blocks until the timer's flag says stop.
+fn follow_blocks<P: Party>(party: &mut P, stop: &AtomicBool) {
+    party.episode();
+    loop {
+        for _ in 0..BLOCK {
+            party.episode();
+        }
+        // Relaxed: the timer stored the flag before its last wait of this block, and the
+        // barrier makes that visible once our wait of it returns.
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+}
+
+/// The timer: times whole blocks until `length` is reached, then tells the others to stop.
+fn time_blocks<P: Party>(party: &mut P, length: Length, stop: &AtomicBool) -> (u64, Duration) {
+    party.episode();
+    let start = Instant::now();
+    let mut episodes = 0;
+    loop {
+        for _ in 1..BLOCK {
+            party.episode();
+        }
+        episodes += BLOCK;
+        let over = match length {
+            Length::Episodes(n) => episodes >= n,
+            Length::Budget(budget) => start.elapsed() >= budget,
+        };
+        if over {
+            // Relaxed: published by the barrier episode that follows (see `follow_blocks`).
+            stop.store(true, Ordering::Relaxed);
+        }
+        party.episode();
+        if over {
+            return (episodes, start.elapsed());
+        }
+    }
 }
 
 /// The results of one contender at one thread count.
@@ -262,6 +302,7 @@ pub fn measure(
     contenders: &[Contender],
     reps: usize,
     length: Length,
+    pin: bool,
 ) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     for &threads in threads {
@@ -277,7 +318,7 @@ pub fn measure(
     for rep in 0..reps {
         eprintln!("  rep {}/{}", rep + 1, reps);
         for s in &mut series {
-            let (episodes, elapsed) = s.contender.run(s.threads, length);
+            let (episodes, elapsed) = s.contender.run(s.threads, length, pin);
             s.episodes.push(episodes);
             s.samples.push(elapsed.as_nanos() as f64 / episodes as f64);
         }
