@@ -320,3 +320,36 @@ fn chunk_len_zero_is_a_clear_panic() {
         chunk_len_zero(|pool| pool.for_each_chunk_mut(&mut [0u8; 0], 0, |_, _| ()));
     });
 }
+
+/// Issues one phase through `phase`: every call runs from the same frame, so when `f` has the
+/// same type the pool is handed the same job (closure type and address) as the previous call.
+#[inline(never)]
+fn index_phase<F: Fn(usize) -> u64 + Sync>(pool: &PhasePool, f: F) -> u64 {
+    pool.map_reduce_index(pool.num_threads(), 1, 0, |r| f(r.start), u64::max)
+}
+
+#[test]
+fn phases_issued_from_one_place_see_their_own_captures() {
+    watchdog(|| {
+        for threads in THREADS {
+            let pool = pool(threads);
+            let n = threads as u64;
+            for step in 0..500u64 {
+                // The same job as the previous step, its captured `step` rewritten in place:
+                // every worker must read this step's value.
+                assert_eq!(
+                    index_phase(&pool, |i| step * 10 + i as u64),
+                    step * 10 + n - 1
+                );
+                // Every few steps, another closure type from the same frame (another job),
+                // then back.
+                if step % 7 == 0 {
+                    assert_eq!(
+                        index_phase(&pool, |i| step + 2 * i as u64),
+                        step + 2 * (n - 1)
+                    );
+                }
+            }
+        }
+    });
+}

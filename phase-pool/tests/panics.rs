@@ -211,3 +211,33 @@ fn a_panicking_grid_sweep_keeps_the_current_buffer() {
         assert_eq!(grid.current().as_slice(), &cur[..]);
     });
 }
+
+#[test]
+fn a_panic_is_resumed_once_and_later_phases_of_the_same_job_run_clean() {
+    watchdog(|| {
+        let pool = pool(3);
+        let last = pool.num_threads() - 1;
+        for step in 0..50usize {
+            // The same job every step (one call site): a panic recorded in one phase must
+            // neither leak into the next phase nor hide a panic of a later one.
+            let phase = || {
+                pool.map_reduce_index(
+                    pool.num_threads(),
+                    1,
+                    0,
+                    |r| {
+                        assert!(!(step % 5 == 0 && r.start == last), "boom at step {step}");
+                        r.start + step
+                    },
+                    usize::max,
+                )
+            };
+            if step % 5 == 0 {
+                expect_panic(&format!("boom at step {step}"), phase);
+            } else {
+                assert_eq!(phase(), last + step);
+            }
+        }
+        assert_usable(&pool);
+    });
+}

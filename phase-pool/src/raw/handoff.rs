@@ -14,6 +14,10 @@
 //! take the first panic                  (back to the start gate)
 //! ```
 //!
+//! (The leader skips the write of `job` when the slot already holds that `JobRef`, and looks at
+//! the panic mutex only when a `panicked` flag says a worker recorded one: absent panics, the
+//! followers then read `job` from a cache line the leader did not write.)
+//!
 //! Happens-before edges (barrier-core: writes before a thread's wait of episode k are visible to
 //! every thread after its episode-k wait returns):
 //! - leader's write of `job` -> start gate -> followers' reads of `job` and of the job's data;
@@ -28,7 +32,7 @@ use std::sync::PoisonError;
 
 use barrier_core::Barrier;
 
-use crate::sync::{Arc, Mutex, UnsafeCell};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering, UnsafeCell};
 
 /// A panic payload, as `catch_unwind` returns it.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
@@ -68,6 +72,13 @@ impl JobRef {
         }
     }
 
+    /// Whether `self` and `other` call the same function on the same data. A function with
+    /// two addresses (one per codegen unit) may compare unequal, two identical functions
+    /// merged into one address equal: either way calling one does what calling the other does.
+    fn same_as(self, other: JobRef) -> bool {
+        self.data == other.data && self.call as usize == other.call as usize
+    }
+
     /// Runs the job as `worker`.
     ///
     /// # Safety
@@ -89,6 +100,11 @@ struct Shared {
     job: UnsafeCell<Option<JobRef>>,
     /// The first panic of the current phase (a real one wins over [`Aborted`]).
     panic: Mutex<Option<Panic>>,
+    /// Whether `panic` may hold a payload: set by [`Shared::record`], cleared by the leader
+    /// after the end gate. Lets the leader skip locking `panic` after a phase without panics
+    /// (locking writes the mutex's cache line, which the followers read `job` and `gate` from,
+    /// so every phase would pay a cache miss there).
+    panicked: AtomicBool,
 }
 
 // SAFETY: `job` is the only field that is not `Sync`; its accesses are ordered by the gate as
@@ -112,12 +128,23 @@ impl Shared {
         } else {
             Some(panic)
         };
+        // Relaxed: the leader reads the flag after the end gate, which orders this store (and
+        // the payload under the mutex) before its read.
+        self.panicked.store(true, Ordering::Relaxed);
         drop(slot);
         // Dropped outside the lock: a payload's destructor is user code.
         drop(dropped);
     }
 
+    /// The phase's first panic. Called by the leader after the end gate, when no worker can
+    /// record one.
     fn take_panic(&self) -> Option<Panic> {
+        // Relaxed (both): the end gate orders every `record` of this phase before the load, and
+        // the clearing store before the next phase's records (they follow the next start gate).
+        if !self.panicked.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.panicked.store(false, Ordering::Relaxed);
         self.panic
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -133,6 +160,7 @@ pub(crate) fn handoff(gate: Barrier) -> (Leader, Vec<Follower>) {
         gate,
         job: UnsafeCell::new(None),
         panic: Mutex::new(None),
+        panicked: AtomicBool::new(false),
     });
     let followers = (1..parties)
         .map(|index| Follower {
@@ -169,12 +197,19 @@ impl Leader {
         // borrow of `job` while followers may still call it: abort instead (never expected: the
         // code in between does not panic, and the job's own panic is caught).
         let guard = AbortOnUnwind;
-        // SAFETY: followers read `job` only between a start gate and the next end gate. We
-        // passed the previous end gate, which needs every follower's arrival (after its read),
-        // and none can pass the next start gate before we arrive there below.
-        self.shared
-            .job
-            .with_mut(|slot| unsafe { *slot = Some(job_ref) });
+        // Phases issued in a loop from one place publish the same `JobRef` every time (the
+        // same closure type at the same stack address): leaving the slot alone then keeps its
+        // cache line shared with the followers, which read it first thing in every phase.
+        // SAFETY: only the leader writes `job`, so reading it here races nothing.
+        let published = self.shared.job.with(|slot| unsafe { *slot });
+        if !published.is_some_and(|published| published.same_as(job_ref)) {
+            // SAFETY: followers read `job` only between a start gate and the next end gate.
+            // We passed the previous end gate, which needs every follower's arrival (after its
+            // read), and none can pass the next start gate before we arrive there below.
+            self.shared
+                .job
+                .with_mut(|slot| unsafe { *slot = Some(job_ref) });
+        }
         self.gate_wait();
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(0))) {
             self.shared.record(panic);
