@@ -190,11 +190,13 @@ pub enum Length {
     Budget(Duration),
 }
 
-/// One scoped thread per handle; all wait once, then the thread of the last handle (the timer)
-/// times blocks of [`BLOCK`] episodes until `length` is reached. With `pin`, the thread of
-/// handle `i` is pinned to usable core `i % cores` (threads wrap around the cores when they
-/// outnumber them); the calling thread is never pinned.
-pub fn time_episodes<P: Party>(parties: Vec<P>, length: Length, pin: bool) -> (u64, Duration) {
+/// The last handle is the timer, which times blocks of [`BLOCK`] episodes until `length` is
+/// reached; all wait once first. Unpinned, the calling thread is the timer and a scoped thread
+/// takes each other handle (fresh threads spawned while the caller blocks in `join` tend to
+/// start on one core, a placement that a short run may never leave). With `pin`, every handle
+/// gets a scoped thread, handle `i` pinned to usable core `i % cores` (wrapping around when
+/// threads outnumber cores), so the calling thread is never pinned.
+pub fn time_episodes<P: Party>(mut parties: Vec<P>, length: Length, pin: bool) -> (u64, Duration) {
     let cores = if pin {
         core_affinity::get_core_ids().unwrap_or_default()
     } else {
@@ -210,6 +212,7 @@ pub fn time_episodes<P: Party>(parties: Vec<P>, length: Length, pin: bool) -> (u
     let stop = &stop;
     let pin_to = &pin_to;
     let timer = parties.len() - 1;
+    let mut main = if pin { None } else { parties.pop() };
     thread::scope(|s| {
         let handles: Vec<_> = parties
             .into_iter()
@@ -226,11 +229,9 @@ pub fn time_episodes<P: Party>(parties: Vec<P>, length: Length, pin: bool) -> (u
                 })
             })
             .collect();
+        let mine = main.as_mut().map(|party| time_blocks(party, length, stop));
         let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        results
-            .into_iter()
-            .flatten()
-            .next()
+        mine.or_else(|| results.into_iter().flatten().next())
             .expect("the timer reports")
     })
 }
