@@ -483,6 +483,7 @@ impl Barrier {
 
     /// The number of threads needed to pass the barrier.
     #[must_use]
+    #[inline]
     pub fn parties(&self) -> usize {
         self.shared.parties
     }
@@ -529,16 +530,19 @@ impl Barrier {
         }
     }
 
+    #[inline]
     pub(crate) fn mode(&self) -> &Mode {
         &self.shared.mode
     }
 
+    #[inline]
     pub(crate) fn default_timeout(&self) -> Option<Duration> {
         self.shared.default_timeout
     }
 
     /// Acquire: pairs with the AcqRel transitions, so a thread that sees a decision sees what
     /// happened before it.
+    #[inline]
     pub(crate) fn load(&self) -> State {
         State::from_bits(self.shared.state.load(Ordering::Acquire))
     }

@@ -194,7 +194,13 @@ impl Seat {
                     self.index,
                     generation,
                     |flag, signal| {
-                        // Acquire: pairs with the partner's Release store of the flag.
+                        // Acquire: pairs with the partner's Release store of the flag. Checked
+                        // once here first: a signal that is already there needs none of the
+                        // waiting machinery (and no look at the state word: once every flag is
+                        // seen every seat has arrived, and no failure can take the generation).
+                        if flag.load(Ordering::Acquire) >= signal {
+                            return true;
+                        }
                         let poll = |state: State| {
                             if flag.load(Ordering::Acquire) >= signal {
                                 Some(true)
@@ -219,6 +225,10 @@ impl Seat {
         };
         if completes {
             return self.complete(seated, generation);
+        }
+        if let Some(completer) = seated.poll_release(generation) {
+            self.generation.set(generation + 1);
+            return Ok(Seated::index(self.index, completer, parties));
         }
         let mut deadline = deadline;
         let poll = |state: State| match seated.poll_release(generation) {

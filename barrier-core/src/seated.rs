@@ -79,12 +79,14 @@ impl Seated {
     }
 
     /// Whether the non-completing seats wait for the completer's release.
+    #[inline]
     pub(crate) fn releases(&self) -> bool {
         self.releases
     }
 
     /// Seat `seat` arrives in generation `generation`: `false` if a failure claimed its place
     /// first (the generation failed).
+    #[inline]
     pub(crate) fn arrive(&self, seat: usize, generation: u64) -> bool {
         let slot = &self.slots[seat];
         // Relaxed: a stale value only makes the CAS fail, and only a claim can change it.
@@ -141,12 +143,14 @@ impl Seated {
 
     /// Whether generation `generation`, which every seat arrived in, has been released (always
     /// true when nobody waits for a release).
+    #[inline]
     fn released(&self, generation: u64) -> bool {
         // Acquire: pairs with `publish_release`.
         !self.releases || self.release.generation.load(Ordering::Acquire) > generation
     }
 
     /// The completer of `generation` releases it (tree, or after the action).
+    #[inline]
     pub(crate) fn publish_release(&self, generation: u64, completer: usize) {
         // Relaxed: published by the Release store below. Stored only when it changes, since the
         // waiters read this line every episode.
@@ -161,6 +165,7 @@ impl Seated {
     }
 
     /// Polls for the release of `generation`: `Some(completer)` once released.
+    #[inline]
     pub(crate) fn poll_release(&self, generation: u64) -> Option<usize> {
         // Relaxed completer: read after the Acquire that synchronised with its publication.
         self.released(generation)
@@ -169,6 +174,7 @@ impl Seated {
 
     /// The seat's index in a released generation completed by `completer`: a permutation of
     /// `0..parties` with the completer last.
+    #[inline]
     pub(crate) fn index(seat: usize, completer: usize, parties: usize) -> usize {
         match seat {
             _ if seat == completer => parties - 1,

@@ -60,19 +60,23 @@ impl State {
     /// Generation 0, filling, nobody inside.
     pub(crate) const INITIAL: State = State(0);
 
+    #[inline]
     pub(crate) const fn from_bits(bits: u64) -> State {
         State(bits)
     }
 
+    #[inline]
     pub(crate) const fn bits(self) -> u64 {
         self.0
     }
 
     /// Threads inside the current generation.
+    #[inline]
     pub(crate) fn count(self) -> usize {
         (self.0 & COUNT_MASK) as usize
     }
 
+    #[inline]
     pub(crate) fn phase(self) -> Phase {
         match (self.0 & PHASE_MASK) >> PHASE_SHIFT {
             0 => Phase::Filling,
@@ -88,16 +92,19 @@ impl State {
     }
 
     /// Generation number (wrapping); only compared for equality.
+    #[inline]
     pub(crate) fn generation(self) -> u64 {
         self.0 >> GEN_SHIFT
     }
 
     /// Whether `self` still belongs to generation `generation` (see [`State::generation`]).
+    #[inline]
     pub(crate) fn is_generation(self, generation: u64) -> bool {
         self.generation() == generation
     }
 
     /// One more thread joined.
+    #[inline]
     pub(crate) fn joined(self) -> State {
         debug_assert!(
             self.count() < MAX_PARTIES,
@@ -135,6 +142,7 @@ impl State {
 
     /// Whether this is the record of seated generation `generation` failing (see
     /// [`State::seated_failure`]).
+    #[inline]
     pub(crate) fn is_seated_failure_of(self, generation: u64) -> bool {
         self.phase() != Phase::Filling && self.generation() == generation & (u64::MAX >> GEN_SHIFT)
     }
@@ -157,6 +165,7 @@ impl State {
     }
 
     /// The next generation, filling and empty.
+    #[inline]
     pub(crate) fn next_generation(self) -> State {
         State((self.0 & !(COUNT_MASK | PHASE_MASK | CAUSE_MASK)).wrapping_add(GEN_ONE))
     }

@@ -21,6 +21,7 @@ const CLOCK_CHECK_INTERVAL: u32 = 32;
 
 /// The deadline `timeout` from now; `None` ("wait forever") when it does not fit in an
 /// `Instant`, as with `Duration::MAX`.
+#[inline]
 pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|timeout| Instant::now().checked_add(timeout))
 }

@@ -84,6 +84,7 @@ impl Parker {
 
     /// Wakes every parked thread so it re-polls. Call after every state change a waiter may be
     /// waiting for.
+    #[inline]
     pub(crate) fn notify_all(&self) {
         // F2: pairs with F1 in `park` (see the module docs).
         fence::light();
