@@ -28,11 +28,15 @@ pub enum Contender {
     Seated(Algorithm),
     /// A dissemination barrier without Python's semantics: what the semantics cost.
     BareDissemination,
+    /// No barrier at all: every thread yields once per "episode". With more threads than
+    /// cores this is the floor any barrier pays, since every thread must be switched in to
+    /// arrive: (threads per core) context switches per episode.
+    YieldFloor,
     Std,
     Hurdles,
 }
 
-pub const CONTENDERS: [Contender; 9] = [
+pub const CONTENDERS: [Contender; 10] = [
     Contender::Lockstep(WaitPolicy::Adaptive),
     Contender::Lockstep(WaitPolicy::Spin),
     Contender::Lockstep(WaitPolicy::Park),
@@ -40,6 +44,7 @@ pub const CONTENDERS: [Contender; 9] = [
     Contender::Seated(Algorithm::Tree { fan_in: 4 }),
     Contender::Seated(Algorithm::Dissemination),
     Contender::BareDissemination,
+    Contender::YieldFloor,
     Contender::Std,
     Contender::Hurdles,
 ];
@@ -55,6 +60,7 @@ impl Contender {
             Contender::Seated(Algorithm::Dissemination) => "lockstep-dissemination",
             Contender::Seated(_) => "lockstep-seated",
             Contender::BareDissemination => "bare-dissemination",
+            Contender::YieldFloor => "yield-floor",
             Contender::Std => "std",
             Contender::Hurdles => "hurdles",
         }
@@ -79,6 +85,7 @@ impl Contender {
                 time_episodes(seats, length, pin)
             }
             Contender::BareDissemination => time_episodes(BareSeat::team(threads), length, pin),
+            Contender::YieldFloor => time_episodes(vec![Yielder; threads], length, pin),
             Contender::Std => {
                 let barrier = StdBarrier::new(threads);
                 time_episodes(vec![&barrier; threads], length, pin)
@@ -169,6 +176,16 @@ impl Party for BareSeat {
     }
 }
 
+/// A party of [`Contender::YieldFloor`].
+#[derive(Clone, Copy)]
+pub struct Yielder;
+
+impl Party for Yielder {
+    fn episode(&mut self) {
+        thread::yield_now();
+    }
+}
+
 impl Party for &StdBarrier {
     fn episode(&mut self) {
         StdBarrier::wait(self);
@@ -244,7 +261,8 @@ fn follow_blocks<P: Party>(party: &mut P, stop: &AtomicBool) {
             party.episode();
         }
         // Relaxed: the timer stored the flag before its last wait of this block, and the
-        // barrier makes that visible once our wait of it returns.
+        // barrier makes that visible once our wait of it returns (without a barrier, as for
+        // the yield floor, the store still becomes visible within a few blocks).
         if stop.load(Ordering::Relaxed) {
             break;
         }
