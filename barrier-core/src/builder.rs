@@ -28,22 +28,26 @@ pub enum Algorithm {
         /// Children per node.
         fan_in: usize,
     },
-    /// `ceil(log2 parties)` rounds of pairwise flags per seat, with no shared counter; seat 0
-    /// completes the generation. Needs [`BarrierBuilder::build_seated`].
+    /// `ceil(log2 parties)` rounds of pairwise flags per seat, with no shared counter: after
+    /// its rounds a seat knows that every seat arrived and leaves, with no release hop (with an
+    /// action, seat 0 runs it and then releases the others). Needs
+    /// [`BarrierBuilder::build_seated`].
     ///
     /// Meant for pinned threads that each own a core: every round waits on one particular
     /// partner, and parked seats share one wake-up list, so every flag store wakes them all.
-    /// With more threads than cores prefer [`Algorithm::Tree`] (8 threads on 2 cores: ~17 us
-    /// per episode against ~8 us for a tree).
+    /// With more threads than cores prefer [`Algorithm::Tree`] (8 threads on 2 cores: ~13 us
+    /// per episode against ~7.4 us for a tree).
     Dissemination,
     /// Let lockstep choose. For [`build`](BarrierBuilder::build): [`Algorithm::Central`]. For
     /// [`build_seated`](BarrierBuilder::build_seated):
     /// - up to [`SMALL_TEAM`] parties, [`Algorithm::Central`]: one cache line shared by a few
-    ///   threads is the cheapest hand-off (2 threads on the 2-core machine: ~44 ns against
-    ///   ~135-180 ns for the seated algorithms, whose completer adds a release hop);
+    ///   threads is the cheapest hand-off (2 threads on the 2-core machine: ~40 ns against
+    ///   ~75 ns for dissemination, which pays a CAS on its slot beside its rounds, and ~95 ns
+    ///   for a tree, whose completer releases the others through one more cache line);
     /// - more parties than usable cores, a [`Algorithm::Tree`] of fan-in [`DEFAULT_FAN_IN`]:
-    ///   with 8 threads on 2 cores it measured ~8-9 us against ~10 us (central) and ~18 us
-    ///   (dissemination, whose rounds each wait on one partner that may be descheduled);
+    ///   with 8 threads on 2 cores it measured ~7.4 us against ~8.3 us (central) and ~13 us
+    ///   (dissemination, whose rounds each wait on one partner that may be descheduled), all
+    ///   near the ~7.5 us that the context switches alone cost there;
     /// - otherwise [`Algorithm::Dissemination`], which has no shared counter at all (the
     ///   textbook choice for pinned threads; not yet measured beyond 2 cores).
     #[default]
