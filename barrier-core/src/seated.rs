@@ -149,6 +149,18 @@ impl Seated {
         !self.releases || self.release.generation.load(Ordering::Acquire) > generation
     }
 
+    /// Whether generation `generation`, which every seat has passed, may still change the
+    /// state word: it is neither released (where a release is awaited) nor free of claims (a
+    /// claimed generation failed, and its failure is recorded once, by whoever claimed it).
+    fn undecided(&self, generation: u64) -> bool {
+        !self.released(generation)
+            || self
+                .slots
+                .iter()
+                // Acquire: as in `claim`.
+                .any(|slot| slot.load(Ordering::Acquire) == claimed_in(generation))
+    }
+
     /// The completer of `generation` releases it (tree, or after the action).
     #[inline]
     pub(crate) fn publish_release(&self, generation: u64, completer: usize) {
@@ -194,9 +206,10 @@ impl Seated {
     }
 
     /// Fails the open generation (abort, reset, a dropped seat): the first one that not every
-    /// seat has arrived in. If the one before it is complete but not yet released, first waits
-    /// out its action (as CPython's abort waits for the lock the action holds). Returns whether this call recorded the failure; if not,
-    /// the state changed meanwhile and the caller re-reads it.
+    /// seat has arrived in. If the one before it is still undecided, first waits for it: for its
+    /// action (as CPython's abort waits for the lock the action holds), or for the record of a
+    /// failure that claimed it. Returns whether this call recorded the failure; if not, the
+    /// state changed meanwhile and the caller re-reads it.
     pub(crate) fn fail_open(&self, barrier: &Barrier, phase: Phase, cause: BrokenCause) -> bool {
         loop {
             let state = barrier.load();
@@ -204,13 +217,15 @@ impl Seated {
                 return false;
             }
             let generation = self.open_generation();
-            let complete = generation.wrapping_sub(1);
-            if generation > 0 && !self.released(complete) && state.may_fail(complete) {
-                // The previous generation is complete but neither released nor failed yet (its
-                // action runs). Claiming the open one now could leave claims that no record
-                // ever answers, should the action fail: wait for its outcome first.
+            let previous = generation.wrapping_sub(1);
+            if generation > 0 && state.may_fail(previous) && self.undecided(previous) {
+                // Every seat passed the previous generation, but its outcome is still to come:
+                // its action runs, or a failure claimed it and has yet to record that. Claiming
+                // the open generation now could have this failure recorded first and that one
+                // refused, leaving its claimed seats waiting for a record that never comes:
+                // wait for the state to change (or the release), then look again.
                 let decided = barrier.wait_for_state(None, |now| {
-                    (now != state || self.released(complete)).then_some(())
+                    (now != state || !self.undecided(previous)).then_some(())
                 });
                 decided.unwrap_or_else(|_| unreachable!("waited without a deadline"));
                 continue;

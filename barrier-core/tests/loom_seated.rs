@@ -211,3 +211,32 @@ fn abort_racing_the_action_of_two_seats() {
         });
     }
 }
+
+#[test]
+fn abort_racing_a_timeout_of_two_seats() {
+    // The timeout claims the other seat's place and records the failure; an abort that looks
+    // in between sees every seat past that generation and must not fail the next one first
+    // (that would leave the claimed seat waiting for a record that never comes).
+    for algorithm in ALGORITHMS {
+        model(2, move || {
+            let (barrier, seats) = Barrier::builder(2)
+                .algorithm(algorithm)
+                .wait_policy(WaitPolicy::Park)
+                .build_seated()
+                .unwrap();
+            let mut seats = seats.into_iter();
+            let (mine, theirs) = (seats.next().unwrap(), seats.next().unwrap());
+            let waiter = spawn_wait(theirs, None);
+            let aborter = {
+                let barrier = barrier.clone();
+                thread::spawn(move || barrier.abort())
+            };
+            let my_outcome = mine.wait_timeout(Duration::ZERO);
+            aborter.join().unwrap();
+            let (their_outcome, theirs) = waiter.join().unwrap();
+            assert_one_outcome(&[my_outcome, their_outcome]);
+            assert!(barrier.is_broken());
+            drop((mine, theirs));
+        });
+    }
+}

@@ -258,6 +258,9 @@ fn grid_fault_free() {
             for policy in POLICIES {
                 for parties in PARTIES {
                     let episodes = episodes(parties, policy);
+                    println!(
+                        "cell: {algorithm:?}, {parties} parties, {policy:?}, action: {with_action}"
+                    );
                     with_watchdog(CELL_LIMIT, move || {
                         fault_free(algorithm, parties, episodes, policy, with_action)
                     });
@@ -275,6 +278,10 @@ fn grid_with_aborts_resets_and_timeouts() {
             for policy in POLICIES {
                 for parties in PARTIES {
                     let generations = episodes(parties, policy) / 4;
+                    // Shown if the cell fails (the watchdog cannot name it).
+                    println!(
+                        "cell: {algorithm:?}, {parties} parties, {policy:?}, action: {with_action}"
+                    );
                     failures += with_watchdog(CELL_LIMIT, move || {
                         with_faults(
                             algorithm,
