@@ -196,8 +196,9 @@ impl Seat {
                     |flag, signal| {
                         // Acquire: pairs with the partner's Release store of the flag. Checked
                         // once here first: a signal that is already there needs none of the
-                        // waiting machinery (and no look at the state word: once every flag is
-                        // seen every seat has arrived, and no failure can take the generation).
+                        // waiting machinery, nor a look at the state word (a failure is seen by
+                        // a later round's wait; if every round's signal is there, every seat
+                        // arrived, and no failure can take the generation any more).
                         if flag.load(Ordering::Acquire) >= signal {
                             return true;
                         }
