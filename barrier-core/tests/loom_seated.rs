@@ -240,3 +240,33 @@ fn abort_racing_a_timeout_of_two_seats() {
         });
     }
 }
+
+#[test]
+fn timeout_racing_three_seats() {
+    // Three seats (fan-in 2: two tree levels; dissemination: two rounds, one partner each),
+    // one of them with a timeout that loom fires at the earliest moment it would block.
+    for algorithm in ALGORITHMS {
+        model(2, move || {
+            let (barrier, seats) = Barrier::builder(3)
+                .algorithm(algorithm)
+                .wait_policy(WaitPolicy::Park)
+                .build_seated()
+                .unwrap();
+            let mut seats = seats.into_iter();
+            let mine = seats.next().unwrap();
+            let waiters: Vec<_> = seats.map(|seat| spawn_wait(seat, None)).collect();
+            let mut outcomes = vec![mine.wait_timeout(Duration::ZERO)];
+            let kept: Vec<Seat> = waiters
+                .into_iter()
+                .map(|h| {
+                    let (outcome, seat) = h.join().unwrap();
+                    outcomes.push(outcome);
+                    seat
+                })
+                .collect();
+            assert_one_outcome(&outcomes);
+            assert_eq!(outcomes[0].is_err(), barrier.is_broken());
+            drop((mine, kept));
+        });
+    }
+}
