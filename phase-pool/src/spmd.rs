@@ -151,7 +151,23 @@ impl<'a, M> Ctx<'a, M> {
 
     /// Enters a collective; a broken round unwinds this worker (another one panicked).
     fn collective(&mut self, op: Op, value: Option<Value>, sent: bool) -> Round<'_, Entry> {
-        match self.port.exchange(Entry { op, value, sent }) {
+        self.collective_with(op, sent, |_| value)
+    }
+
+    /// Like `collective`, with the value made from this worker's value of two rounds ago (see
+    /// [`Port::exchange_with`]).
+    fn collective_with(
+        &mut self,
+        op: Op,
+        sent: bool,
+        value: impl FnOnce(Option<Value>) -> Option<Value>,
+    ) -> Round<'_, Entry> {
+        let made = self.port.exchange_with(|old| Entry {
+            op,
+            value: value(old.and_then(|entry| entry.value)),
+            sent,
+        });
+        match made {
             Ok(round) => {
                 check_same_op(&round, self.index, op);
                 round
@@ -207,7 +223,8 @@ impl<'a, M> Ctx<'a, M> {
         T: Clone + Send + Sync + 'static,
         F: FnMut(T, T) -> T,
     {
-        let round = self.collective(Op::Reduce, Some(Box::new(value)), false);
+        // The box of two rounds ago holds a `T` in a loop of reductions: reuse it.
+        let round = self.collective_with(Op::Reduce, false, |old| Some(boxed_reusing(old, value)));
         let mut acc = value_of::<T>(&round, 0, "reduce").clone();
         for worker in 1..round.len() {
             acc = op(acc, value_of::<T>(&round, worker, "reduce").clone());
@@ -281,7 +298,7 @@ impl<'a, M> Ctx<'a, M> {
     /// The closing round: catches a worker that returns while others are still in a collective.
     fn finish(mut self) {
         // A broken round means another worker panicked; its panic is the one reported.
-        if let Ok(round) = self.port.exchange(Entry {
+        if let Ok(round) = self.port.exchange_with(|_| Entry {
             op: Op::End,
             value: None,
             sent: false,
@@ -289,6 +306,17 @@ impl<'a, M> Ctx<'a, M> {
             check_same_op(&round, self.index, Op::End);
         }
     }
+}
+
+/// `value` in a box: `old`'s allocation if it holds a `T`, else a new one.
+fn boxed_reusing<T: Any + Send + Sync>(old: Option<Value>, value: T) -> Value {
+    if let Some(mut boxed) = old {
+        if let Some(slot) = boxed.downcast_mut::<T>() {
+            *slot = value;
+            return boxed;
+        }
+    }
+    Box::new(value)
 }
 
 fn check_same_op(round: &Round<'_, Entry>, me: usize, op: Op) {

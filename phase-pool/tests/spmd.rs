@@ -94,6 +94,46 @@ fn reduce_gives_every_worker_the_worker_order_fold() {
 }
 
 #[test]
+fn loops_of_reductions_of_changing_types_keep_every_value() {
+    // A reduction reuses its box of two rounds ago when it holds the same type: alternating
+    // types, and a broadcast in between, must never show a stale or mistyped value.
+    watchdog(|| {
+        for threads in THREADS {
+            let pool = pool(threads);
+            let out = pool.run(|ctx| {
+                let i = ctx.index();
+                let mut seen = Vec::new();
+                for step in 0..50usize {
+                    let total = ctx.reduce(step * 100 + i, |a, b| a + b);
+                    let text = ctx.reduce(format!("{step}:{i}"), |a, b| a + "," + &b);
+                    let both = if step % 3 == 0 {
+                        ctx.broadcast(step % ctx.num_threads(), (step, i))
+                    } else {
+                        ctx.reduce((step, i), |a, b| (a.0, a.1.max(b.1)))
+                    };
+                    seen.push((total, text, both));
+                }
+                seen
+            });
+            for seen in out {
+                for (step, (total, text, both)) in seen.into_iter().enumerate() {
+                    let n = threads;
+                    assert_eq!(total, step * 100 * n + n * (n - 1) / 2);
+                    let expected: Vec<String> = (0..n).map(|i| format!("{step}:{i}")).collect();
+                    assert_eq!(text, expected.join(","));
+                    let expected_both = if step % 3 == 0 {
+                        (step, step % n)
+                    } else {
+                        (step, n - 1)
+                    };
+                    assert_eq!(both, expected_both);
+                }
+            }
+        }
+    });
+}
+
+#[test]
 fn broadcast_from_every_root() {
     watchdog(|| {
         for threads in THREADS {

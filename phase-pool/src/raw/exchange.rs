@@ -102,7 +102,18 @@ impl<E> Port<'_, E> {
     /// # Errors
     ///
     /// [`Broken`] if the barrier broke (now or in an earlier round of this port).
+    #[cfg(test)]
     pub(crate) fn exchange(&mut self, entry: E) -> Result<Round<'_, E>, Broken> {
+        self.exchange_with(|_| entry)
+    }
+
+    /// Like `exchange`, with the entry made by `make` from this port's entry of two rounds ago
+    /// (`None` at first), which no other worker reads any more: lets a collective reuse its
+    /// allocation.
+    pub(crate) fn exchange_with(
+        &mut self,
+        make: impl FnOnce(Option<E>) -> E,
+    ) -> Result<Round<'_, E>, Broken> {
         if self.poisoned {
             return Err(Broken);
         }
@@ -110,7 +121,10 @@ impl<E> Port<'_, E> {
         // SAFETY: only this port writes this slot. Its last readers read it in round
         // `self.round - 2` and were done before they arrived at round `self.round - 1`, whose
         // wait this port passed with `Ok` (otherwise it would be poisoned).
-        slots[self.index].with_mut(|slot| unsafe { *slot = Some(entry) });
+        slots[self.index].with_mut(|slot| unsafe {
+            let old = (*slot).take();
+            *slot = Some(make(old));
+        });
         // The barrier's happens-before edge publishes the write above to every reader.
         match self.exchange.barrier.wait() {
             Ok(_) => {
