@@ -72,9 +72,19 @@ mod expedited {
 
     /// Runs the heavy barrier; `false` if membarrier is not available.
     pub(super) fn barrier() -> bool {
+        if !register() {
+            return false;
+        }
         // Registered, the command cannot fail (its only errors are for unregistered callers
-        // and bad arguments).
-        register() && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0
+        // and bad arguments). If it somehow did, light fences elsewhere would be unpaired and a
+        // wake-up could be lost: fail loudly rather than risk a silent hang.
+        let done = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+        assert!(
+            done == 0,
+            "membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration: {}",
+            std::io::Error::last_os_error()
+        );
+        true
     }
 }
 
