@@ -131,6 +131,35 @@ impl Barrier {
     /// Returns this thread's arrival index in `0..parties`; the last arriver gets
     /// `parties - 1` and has run the action before anyone returns.
     ///
+    /// # Examples
+    ///
+    /// Three threads meet once; the thread that gets index `parties - 1` is the one that ran
+    /// the action:
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::thread::{self, ThreadId};
+    /// use barrier_core::Barrier;
+    ///
+    /// let ran_action: Arc<Mutex<Option<ThreadId>>> = Arc::default();
+    /// let record = Arc::clone(&ran_action);
+    /// let barrier = Barrier::builder(3)
+    ///     .action(move || *record.lock().unwrap() = Some(thread::current().id()))
+    ///     .build()?;
+    /// let arrivals: Vec<(usize, ThreadId)> = thread::scope(|s| {
+    ///     let handles: Vec<_> = (0..3)
+    ///         .map(|_| s.spawn(|| (barrier.wait().unwrap(), thread::current().id())))
+    ///         .collect();
+    ///     handles.into_iter().map(|h| h.join().unwrap()).collect()
+    /// });
+    /// let mut indices: Vec<usize> = arrivals.iter().map(|&(index, _)| index).collect();
+    /// indices.sort();
+    /// assert_eq!(indices, [0, 1, 2], "one arrival index per thread");
+    /// let (_, last) = arrivals.iter().find(|&&(index, _)| index == 2).unwrap();
+    /// assert_eq!(*ran_action.lock().unwrap(), Some(*last), "the last arriver ran the action");
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`BrokenBarrierError`] if the barrier is broken when this thread arrives, or breaks or is

@@ -14,6 +14,40 @@ use crate::topology::{self, Placement};
 use crate::wait::{prepare_fences, usable_cores, Budget, WaitPolicy};
 
 /// The synchronisation algorithm behind a barrier.
+///
+/// # Examples
+///
+/// [`Algorithm::Central`] serves [`Barrier::wait`] from any thread; the seated algorithms need
+/// [`build_seated`](BarrierBuilder::build_seated), and [`Algorithm::Auto`] lets lockstep pick
+/// one for the team:
+///
+/// ```
+/// use barrier_core::{Algorithm, Barrier, BuildError};
+///
+/// let central = Barrier::builder(2).algorithm(Algorithm::Central).build()?;
+/// std::thread::scope(|s| {
+///     s.spawn(|| central.wait().unwrap());
+///     central.wait().unwrap();
+/// });
+///
+/// let tree = Algorithm::Tree { fan_in: 2 };
+/// let error = Barrier::builder(4).algorithm(tree).build().unwrap_err();
+/// assert_eq!(error, BuildError::NeedsSeats { algorithm: tree });
+///
+/// for algorithm in [tree, Algorithm::Dissemination, Algorithm::Auto] {
+///     let (_barrier, seats) = Barrier::builder(4).algorithm(algorithm).build_seated()?;
+///     let total: usize = std::thread::scope(|s| {
+///         let handles: Vec<_> = seats
+///             .into_iter()
+///             .map(|seat| s.spawn(move || (0..100).map(|_| seat.wait().unwrap()).sum::<usize>()))
+///             .collect();
+///         handles.into_iter().map(|h| h.join().unwrap()).sum()
+///     });
+///     // Every generation hands out the indices 0, 1, 2 and 3 once each.
+///     assert_eq!(total, 100 * (0 + 1 + 2 + 3), "{algorithm:?}");
+/// }
+/// # Ok::<(), BuildError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {
@@ -112,6 +146,36 @@ impl BarrierBuilder {
     /// resumes in the thread that ran it.
     ///
     /// The action must not call `wait`, `reset` or `abort` on its own barrier: those calls panic.
+    ///
+    /// # Examples
+    ///
+    /// The action runs once per generation, before anyone is released, so every thread sees
+    /// what it wrote as soon as its `wait` returns:
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use barrier_core::Barrier;
+    ///
+    /// let generation = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&generation);
+    /// let barrier = Barrier::builder(3)
+    ///     .action(move || { counter.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()?;
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..3 {
+    ///         s.spawn(|| {
+    ///             for round in 1..=100 {
+    ///                 barrier.wait().unwrap();
+    ///                 // The next action waits for this thread's next arrival.
+    ///                 assert_eq!(generation.load(Ordering::Relaxed), round);
+    ///             }
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(generation.load(Ordering::Relaxed), 100, "once per generation");
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
     pub fn action(mut self, action: impl FnMut() + Send + 'static) -> BarrierBuilder {
         self.action = Some(Box::new(action));
         self
@@ -119,12 +183,31 @@ impl BarrierBuilder {
 
     /// The timeout of [`Barrier::wait`] (default: none). `Duration::MAX`, or any timeout too
     /// large for the clock, means no deadline.
+    ///
+    /// It applies to [`Barrier::wait`] and [`Seat::wait`]; [`Barrier::wait_timeout`] and
+    /// [`Seat::wait_timeout`] override it for one call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use barrier_core::{Barrier, BrokenCause};
+    ///
+    /// let barrier = Barrier::builder(2).timeout(Duration::from_millis(1)).build()?;
+    /// // The other party never comes: the plain `wait` gives up after the default timeout.
+    /// assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::TimedOut);
+    /// assert!(barrier.is_broken());
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> BarrierBuilder {
         self.timeout = Some(timeout);
         self
     }
 
     /// The synchronisation algorithm (default [`Algorithm::Auto`]).
+    ///
+    /// See [the example on `Algorithm`](Algorithm#examples), and
+    /// [`build_seated`](BarrierBuilder::build_seated) for the seated algorithms.
     pub fn algorithm(mut self, algorithm: Algorithm) -> BarrierBuilder {
         self.algorithm = algorithm;
         self
@@ -132,6 +215,26 @@ impl BarrierBuilder {
 
     /// How waiting threads spin, yield and park; overrides the `LOCKSTEP_WAIT` environment
     /// variable (default [`WaitPolicy::Adaptive`]).
+    ///
+    /// See [the example on `WaitPolicy`](WaitPolicy#examples) for choosing one.
+    ///
+    /// # Examples
+    ///
+    /// A policy set here wins over the environment, which is then not read, even when it holds
+    /// an invalid value:
+    ///
+    /// ```
+    /// use barrier_core::{Barrier, BuildError, WaitPolicy, WAIT_POLICY_ENV};
+    ///
+    /// std::env::set_var(WAIT_POLICY_ENV, "fast"); // before any thread starts
+    /// assert!(matches!(
+    ///     Barrier::builder(2).build(),
+    ///     Err(BuildError::InvalidWaitPolicyEnv { .. })
+    /// ));
+    /// let barrier = Barrier::builder(1).wait_policy(WaitPolicy::Park).build()?;
+    /// assert_eq!(barrier.wait(), Ok(0));
+    /// # Ok::<(), BuildError>(())
+    /// ```
     pub fn wait_policy(mut self, policy: WaitPolicy) -> BarrierBuilder {
         self.wait_policy = Some(policy);
         self
@@ -139,6 +242,37 @@ impl BarrierBuilder {
 
     /// Which core each seat of [`build_seated`](BarrierBuilder::build_seated) is assigned
     /// (default [`Placement::Compact`]); a thread pins itself with [`Seat::pin`].
+    ///
+    /// Only the seats of [`Algorithm::Tree`] and [`Algorithm::Dissemination`] get cores; a
+    /// central barrier's seats have none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use barrier_core::{topology, Algorithm, Barrier, Placement};
+    ///
+    /// let tree = Algorithm::Tree { fan_in: 2 };
+    /// // An explicit core list, reused round-robin when seats outnumber it.
+    /// let (_barrier, seats) = Barrier::builder(3)
+    ///     .algorithm(tree)
+    ///     .placement(Placement::Cores(vec![1, 0]))
+    ///     .build_seated()?;
+    /// let cores: Vec<Option<usize>> = seats.iter().map(|seat| seat.core()).collect();
+    /// assert_eq!(cores, [Some(1), Some(0), Some(1)]);
+    ///
+    /// // The default: seat `i` on the `i`-th core of this process's affinity mask.
+    /// let (_barrier, seats) = Barrier::builder(2).algorithm(tree).build_seated()?;
+    /// let cores: Vec<Option<usize>> = seats.iter().map(|seat| seat.core()).collect();
+    /// assert_eq!(cores, Placement::Compact.assign(2, &topology::usable_cores()));
+    ///
+    /// // No placement: no cores, and `pin` does nothing.
+    /// let (_barrier, seats) = Barrier::builder(2)
+    ///     .algorithm(tree)
+    ///     .placement(Placement::None)
+    ///     .build_seated()?;
+    /// assert!(seats.iter().all(|seat| seat.core().is_none() && seat.pin().is_none()));
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
     pub fn placement(mut self, placement: Placement) -> BarrierBuilder {
         self.placement = placement;
         self
@@ -171,6 +305,49 @@ impl BarrierBuilder {
     ///
     /// As [`build`](BarrierBuilder::build), except `NeedsSeats`; and
     /// [`BuildError::FanInTooSmall`] for a tree of fan-in below 2.
+    ///
+    /// # Examples
+    ///
+    /// Four threads on a binary tree, each waiting through its own seat. In every generation
+    /// the indices form a permutation of `0..4`, and the seat that completed the generation,
+    /// which ran the action, gets 3:
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::thread::{self, ThreadId};
+    /// use barrier_core::{Algorithm, Barrier};
+    ///
+    /// const ROUNDS: usize = 50;
+    /// let completers: Arc<Mutex<Vec<ThreadId>>> = Arc::default();
+    /// let record = Arc::clone(&completers);
+    /// let (_barrier, seats) = Barrier::builder(4)
+    ///     .algorithm(Algorithm::Tree { fan_in: 2 })
+    ///     .action(move || record.lock().unwrap().push(thread::current().id()))
+    ///     .build_seated()?;
+    /// assert!(seats.iter().enumerate().all(|(i, seat)| seat.index() == i));
+    /// let runs: Vec<(ThreadId, Vec<usize>)> = thread::scope(|s| {
+    ///     let handles: Vec<_> = seats
+    ///         .into_iter()
+    ///         .map(|seat| {
+    ///             s.spawn(move || {
+    ///                 let indices = (0..ROUNDS).map(|_| seat.wait().unwrap()).collect();
+    ///                 (thread::current().id(), indices)
+    ///             })
+    ///         })
+    ///         .collect();
+    ///     handles.into_iter().map(|h| h.join().unwrap()).collect()
+    /// });
+    /// let completers = completers.lock().unwrap();
+    /// assert_eq!(completers.len(), ROUNDS);
+    /// for round in 0..ROUNDS {
+    ///     let mut indices: Vec<usize> = runs.iter().map(|(_, indices)| indices[round]).collect();
+    ///     let (completer, _) = runs.iter().find(|(_, indices)| indices[round] == 3).unwrap();
+    ///     assert_eq!(*completer, completers[round]);
+    ///     indices.sort();
+    ///     assert_eq!(indices, [0, 1, 2, 3]);
+    /// }
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
     pub fn build_seated(self) -> Result<(Barrier, Vec<Seat>), BuildError> {
         let parties = self.parties;
         let algorithm = match self.algorithm {

@@ -4,6 +4,45 @@ use std::error::Error;
 use std::fmt;
 
 /// Why a barrier was broken, carried by every [`BrokenBarrierError`].
+///
+/// # Examples
+///
+/// Deciding what to do after a failed wait (the enum is `#[non_exhaustive]`, so a `match`
+/// needs a catch-all arm):
+///
+/// ```
+/// use std::panic::{catch_unwind, AssertUnwindSafe};
+/// use std::time::Duration;
+/// use barrier_core::{Barrier, BrokenCause};
+///
+/// fn next_step(barrier: &Barrier) -> &'static str {
+///     match barrier.wait_timeout(Duration::from_millis(1)) {
+///         Ok(_) => "go on",
+///         Err(error) => match error.cause() {
+///             BrokenCause::TimedOut => "a party is late: reset and retry",
+///             BrokenCause::Aborted => "shutting down",
+///             BrokenCause::Reset => "start the step over",
+///             BrokenCause::ActionPanicked => "the action has a bug",
+///             _ => "unknown",
+///         },
+///     }
+/// }
+///
+/// let barrier = Barrier::new(2);
+/// assert_eq!(next_step(&barrier), "a party is late: reset and retry");
+/// // Later callers get the cause of the break, until a reset.
+/// assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::TimedOut);
+/// barrier.reset();
+/// barrier.abort();
+/// assert_eq!(next_step(&barrier), "shutting down");
+///
+/// let faulty = Barrier::builder(1).action(|| panic!("bug in the action")).build()?;
+/// // The panic resumes in the thread that ran the action...
+/// assert!(catch_unwind(AssertUnwindSafe(|| faulty.wait())).is_err());
+/// // ...and the barrier stays broken.
+/// assert_eq!(next_step(&faulty), "the action has a bug");
+/// # Ok::<(), barrier_core::BuildError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BrokenCause {

@@ -99,6 +99,11 @@ impl Seat {
 
     /// Waits for every seat, with the barrier's default timeout; see [`Barrier::wait`].
     ///
+    /// Returns this seat's index for the generation: the indices of one generation are a
+    /// permutation of `0..parties`, and the seat that completed it (and ran the action) gets
+    /// `parties - 1`. See [the example on `Seat`](Seat#examples) and
+    /// [the one on `build_seated`](crate::BarrierBuilder::build_seated).
+    ///
     /// # Errors
     ///
     /// As [`Barrier::wait`].
@@ -114,6 +119,35 @@ impl Seat {
 
     /// Like [`wait`](Seat::wait), with `timeout` instead of the default; see
     /// [`Barrier::wait_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// A seat that gives up fails the generation for every seat; after a reset the seats meet
+    /// again:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use barrier_core::{Algorithm, Barrier, BrokenCause};
+    ///
+    /// let (barrier, seats) = Barrier::builder(2)
+    ///     .algorithm(Algorithm::Tree { fan_in: 2 })
+    ///     .build_seated()?;
+    /// // Seat 1 is late: seat 0 stops waiting after 1 ms.
+    /// let error = seats[0].wait_timeout(Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(error.cause(), BrokenCause::TimedOut);
+    /// assert_eq!(seats[1].wait().unwrap_err().cause(), BrokenCause::TimedOut);
+    ///
+    /// barrier.reset();
+    /// let indices: Vec<usize> = std::thread::scope(|s| {
+    ///     let handles: Vec<_> = seats
+    ///         .into_iter()
+    ///         .map(|seat| s.spawn(move || seat.wait_timeout(Duration::from_secs(60)).unwrap()))
+    ///         .collect();
+    ///     handles.into_iter().map(|h| h.join().unwrap()).collect()
+    /// });
+    /// assert_eq!(indices.iter().sum::<usize>(), 1, "indices 0 and 1, once each");
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
     ///
     /// # Errors
     ///

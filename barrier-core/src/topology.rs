@@ -50,6 +50,9 @@ impl Placement {
     }
 
     /// The core of each of `threads` threads under this placement on `usable` cores.
+    ///
+    /// See [the example on `Placement`](Placement#examples); for the cores this process may
+    /// use, pass [`usable_cores`].
     #[must_use]
     pub fn assign(&self, threads: usize, usable: &[usize]) -> Vec<Option<usize>> {
         let pick = |cores: &[usize], i: usize| (!cores.is_empty()).then(|| cores[i % cores.len()]);

@@ -63,6 +63,26 @@ impl PhasePoolBuilder {
     /// The number of workers, counting the calling thread as worker 0. Default: the number of
     /// physical cores (capped at the cores this process may use), or
     /// [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV) when set.
+    ///
+    /// See also [the example on `PhasePoolBuilder`](PhasePoolBuilder#examples).
+    ///
+    /// # Examples
+    ///
+    /// A count set here wins over the environment, which is then not read:
+    ///
+    /// ```
+    /// use phase_pool::{BuildError, PhasePool, NUM_THREADS_ENV};
+    ///
+    /// std::env::set_var(NUM_THREADS_ENV, "3"); // before any thread starts
+    /// assert_eq!(PhasePool::builder().build()?.num_threads(), 3);
+    /// std::env::set_var(NUM_THREADS_ENV, "many");
+    /// assert_eq!(
+    ///     PhasePool::builder().build().unwrap_err(),
+    ///     BuildError::InvalidNumThreadsEnv { value: "many".into() }
+    /// );
+    /// assert_eq!(PhasePool::builder().threads(2).build()?.num_threads(), 2);
+    /// # Ok::<(), BuildError>(())
+    /// ```
     pub fn threads(mut self, threads: usize) -> PhasePoolBuilder {
         self.threads = Some(threads);
         self
@@ -77,6 +97,28 @@ impl PhasePoolBuilder {
     /// only with [`pin_caller`](PhasePoolBuilder::pin_caller). Pinning is best effort: a core
     /// the operating system refuses (or an id of 1024 or more) leaves that worker unpinned and
     /// changes nothing else.
+    ///
+    /// See also [the example on `PhasePoolBuilder`](PhasePoolBuilder#examples).
+    ///
+    /// # Examples
+    ///
+    /// [`PhasePool::cores`] tells which core each worker was given:
+    ///
+    /// ```
+    /// use phase_pool::{PhasePool, Placement};
+    ///
+    /// // Workers 0, 1, 2 on cores 1, 0, 1 (worker 0, the caller, only with `pin_caller`).
+    /// let pool = PhasePool::builder()
+    ///     .threads(3)
+    ///     .placement(Placement::Cores(vec![1, 0]))
+    ///     .build()?;
+    /// assert_eq!(pool.cores(), [Some(1), Some(0), Some(1)]);
+    ///
+    /// // Leave the workers to the operating system.
+    /// let pool = PhasePool::builder().threads(2).placement(Placement::None).build()?;
+    /// assert_eq!(pool.cores(), [None, None]);
+    /// # Ok::<(), phase_pool::BuildError>(())
+    /// ```
     pub fn placement(mut self, placement: Placement) -> PhasePoolBuilder {
         self.placement = Some(placement);
         self
@@ -84,6 +126,20 @@ impl PhasePoolBuilder {
 
     /// How workers wait at the phase barriers (default: barrier-core's, i.e.
     /// [`WaitPolicy::Adaptive`] unless `LOCKSTEP_WAIT` says otherwise).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::{PhasePool, WaitPolicy};
+    ///
+    /// // Workers that sleep between rare phases instead of spinning.
+    /// let pool = PhasePool::builder().threads(2).wait_policy(WaitPolicy::Park).build()?;
+    /// assert_eq!(pool.wait_policy(), WaitPolicy::Park);
+    /// let mut v = vec![1u32; 100];
+    /// pool.for_each_chunk_mut(&mut v, 10, |i, chunk| chunk.fill(i as u32));
+    /// assert_eq!(v.iter().sum::<u32>(), (0..10).sum::<u32>() * 10);
+    /// # Ok::<(), phase_pool::BuildError>(())
+    /// ```
     pub fn wait_policy(mut self, policy: WaitPolicy) -> PhasePoolBuilder {
         self.wait_policy = Some(policy);
         self
@@ -91,6 +147,10 @@ impl PhasePoolBuilder {
 
     /// The schedule of the data-parallel phases (default [`Schedule::Static`]); one call can use
     /// another through [`PhasePool::with_schedule`].
+    ///
+    /// See [the example on `PhasePoolBuilder`](PhasePoolBuilder#examples), the one on
+    /// [`Schedule`](Schedule#examples), and [`Scheduled`](crate::Scheduled#examples) for the
+    /// same phase under each schedule.
     pub fn schedule(mut self, schedule: Schedule) -> PhasePoolBuilder {
         self.schedule = schedule;
         self
@@ -101,6 +161,18 @@ impl PhasePoolBuilder {
     ///
     /// [`build`](PhasePoolBuilder::build) panics if a name contains a NUL byte, before starting
     /// any thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::PhasePool;
+    ///
+    /// let pool = PhasePool::builder().threads(3).thread_name(|i| format!("solver-{i}")).build()?;
+    /// let names = pool.run(|_| std::thread::current().name().map(str::to_owned));
+    /// assert_eq!(names[0].as_deref(), std::thread::current().name(), "worker 0 is the caller");
+    /// assert_eq!(names[1..], [Some("solver-1".to_owned()), Some("solver-2".to_owned())]);
+    /// # Ok::<(), phase_pool::BuildError>(())
+    /// ```
     pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> PhasePoolBuilder {
         self.thread_name = Some(Box::new(name));
         self

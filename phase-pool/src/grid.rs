@@ -36,6 +36,28 @@ impl<'a, T> GridView<'a, T> {
 
     /// Row `row`.
     ///
+    /// # Examples
+    ///
+    /// Each row becomes its sum with the row above it (row 0 is left as it is):
+    ///
+    /// ```
+    /// use phase_pool::{Grid2, PhasePool};
+    ///
+    /// let pool = PhasePool::new(2);
+    /// let mut grid = Grid2::new(&pool, 4, 3, |row, col| (row * 3 + col) as u32);
+    /// grid.step(&pool, |cur, i, next| {
+    ///     if i > 0 {
+    ///         for ((n, above), here) in next.iter_mut().zip(cur.row(i - 1)).zip(cur.row(i)) {
+    ///             *n = above + here;
+    ///         }
+    ///     }
+    /// });
+    /// let view = grid.current();
+    /// assert_eq!(view.row(0), [0, 1, 2]);
+    /// assert_eq!(view.row(1), [3, 5, 7]);
+    /// assert_eq!(view.row(3), [15, 17, 19]);
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `row >= rows()`.
@@ -120,6 +142,21 @@ impl<T: Copy + Send + Sync> Grid2<T> {
     /// A `rows x cols` grid with both buffers set to `init(row, col)`, each row written first by
     /// the worker that owns it.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::{Grid2, PhasePool};
+    ///
+    /// let pool = PhasePool::new(2);
+    /// let grid = Grid2::new(&pool, 3, 4, |row, col| 10 * row + col);
+    /// assert_eq!((grid.rows(), grid.cols()), (3, 4));
+    /// let view = grid.current();
+    /// let row_major: Vec<usize> = (0..3).flat_map(|r| (0..4).map(move |c| 10 * r + c)).collect();
+    /// assert_eq!(view.as_slice(), row_major);
+    /// assert_eq!(view.row(2), [20, 21, 22, 23]);
+    /// assert_eq!(view[(1, 3)], 13);
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `rows * cols` overflows; resumes a panic of `init`.
@@ -168,7 +205,9 @@ impl<T: Copy + Send + Sync> Grid2<T> {
         self.cols
     }
 
-    /// A view of the current buffer.
+    /// A view of the current buffer: the result of the last sweep (before any, `init`'s
+    /// values). See [the example on `new`](Grid2::new) and the one on
+    /// [`step`](Grid2::step).
     #[must_use]
     pub fn current(&self) -> GridView<'_, T> {
         GridView {
@@ -195,6 +234,47 @@ impl<T: Copy + Send + Sync> Grid2<T> {
     ///
     /// Elements of `next_row` that `sweep` leaves alone keep the value they had two sweeps ago
     /// (initially `init`'s), which keeps fixed boundaries fixed for free.
+    ///
+    /// # Examples
+    ///
+    /// Three smoothing sweeps of the interior below a hot top edge, checked against the serial
+    /// double-buffered loop:
+    ///
+    /// ```
+    /// use phase_pool::{Grid2, PhasePool};
+    ///
+    /// let n = 5;
+    /// let hot_top = |i: usize, _: usize| if i == 0 { 100 } else { 0 };
+    /// let pool = PhasePool::new(3);
+    /// let mut grid = Grid2::new(&pool, n, n, hot_top);
+    /// for _ in 0..3 {
+    ///     grid.step(&pool, |cur, i, next| {
+    ///         if i == 0 || i == n - 1 {
+    ///             return; // boundary rows: left alone, so they stay as `init` set them
+    ///         }
+    ///         for j in 1..n - 1 {
+    ///             let (up, down) = (cur[(i - 1, j)], cur[(i + 1, j)]);
+    ///             next[j] = (up + down + cur[(i, j - 1)] + cur[(i, j + 1)]) / 4;
+    ///         }
+    ///     });
+    /// }
+    ///
+    /// let mut cur: Vec<i32> = (0..n * n).map(|k| hot_top(k / n, k % n)).collect();
+    /// let mut next = cur.clone();
+    /// for _ in 0..3 {
+    ///     for i in 1..n - 1 {
+    ///         for j in 1..n - 1 {
+    ///             let at = |i: usize, j: usize| cur[i * n + j];
+    ///             let (up, down) = (at(i - 1, j), at(i + 1, j));
+    ///             next[i * n + j] = (up + down + at(i, j - 1) + at(i, j + 1)) / 4;
+    ///         }
+    ///     }
+    ///     std::mem::swap(&mut cur, &mut next);
+    /// }
+    /// assert_eq!(grid.current().as_slice(), cur);
+    /// assert_eq!(grid.current().row(0), [100; 5], "the boundary stays fixed");
+    /// assert!(grid.current()[(1, 2)] > 0, "heat came in");
+    /// ```
     ///
     /// # Panics
     ///

@@ -72,6 +72,29 @@ pub fn max_residual(a: f64, b: f64) -> f64 {
 ///
 /// If `cols == 0`, `cur.len()` is not a multiple of `cols`, `i` is not a row of `cur`, or
 /// `next_row.len() != cols`.
+///
+/// # Examples
+///
+/// One hot cell in a 3 x 3 grid: the only interior element gets a fifth of it.
+///
+/// ```
+/// use phase_pool::kernels;
+///
+/// let cur = [
+///     0.0, 0.0, 0.0, //
+///     0.0, 1.0, 0.0, //
+///     0.0, 0.0, 0.0, //
+/// ];
+/// let mut next_row = [9.0; 3];
+/// let residual = kernels::jacobi_row(&cur, 3, 1, &mut next_row);
+/// assert_eq!(next_row, [9.0, 0.2 * 1.0, 9.0], "only the interior is written");
+/// assert_eq!(residual, (0.2_f64 - 1.0).abs());
+///
+/// // A boundary row is left alone.
+/// let mut top = [9.0; 3];
+/// assert_eq!(kernels::jacobi_row(&cur, 3, 0, &mut top), 0.0);
+/// assert_eq!(top, [9.0; 3]);
+/// ```
 #[inline]
 pub fn jacobi_row(cur: &[f64], cols: usize, i: usize, next_row: &mut [f64]) -> f64 {
     assert!(
@@ -127,6 +150,29 @@ pub fn jacobi_row(cur: &[f64], cols: usize, i: usize, next_row: &mut [f64]) -> f
 /// # Panics
 ///
 /// If `cur` or `next` does not hold `n * n` elements.
+///
+/// # Examples
+///
+/// Five sweeps, bit for bit the same as the textbook loop
+/// ([`jacobi_step_plain`]); see [the module's example](self#examples) for the pooled sweep:
+///
+/// ```
+/// use phase_pool::kernels;
+///
+/// let n = 16;
+/// let mut cur = kernels::jacobi_initial(n);
+/// let mut next = cur.clone(); // holds the boundary values, which sweeps do not write
+/// let (mut plain_cur, mut plain_next) = (cur.clone(), cur.clone());
+/// for _ in 0..5 {
+///     let residual = kernels::jacobi_step_serial(&cur, &mut next, n);
+///     let plain = kernels::jacobi_step_plain(&plain_cur, &mut plain_next, n);
+///     assert_eq!(residual.to_bits(), plain.to_bits());
+///     std::mem::swap(&mut cur, &mut next);
+///     std::mem::swap(&mut plain_cur, &mut plain_next);
+/// }
+/// assert_eq!(cur, plain_cur);
+/// assert_eq!(cur[..n], kernels::jacobi_initial(n)[..n], "the top row is fixed");
+/// ```
 pub fn jacobi_step_serial(cur: &[f64], next: &mut [f64], n: usize) -> f64 {
     check_square(cur.len(), n, "cur");
     check_square(next.len(), n, "next");

@@ -108,7 +108,8 @@ impl Scheduled<'_> {
         slots
     }
 
-    /// As [`PhasePool::for_each_chunk_mut`], with this handle's schedule.
+    /// As [`PhasePool::for_each_chunk_mut`], with this handle's schedule; see
+    /// [the example on `Scheduled`](Scheduled#examples).
     ///
     /// # Panics
     ///
@@ -123,7 +124,8 @@ impl Scheduled<'_> {
         self.chunks_phase(data, chunk_len, f);
     }
 
-    /// As [`PhasePool::map_reduce_chunks_mut`], with this handle's schedule.
+    /// As [`PhasePool::map_reduce_chunks_mut`], with this handle's schedule; see
+    /// [the example on `Scheduled`](Scheduled#examples).
     ///
     /// # Panics
     ///
@@ -147,7 +149,8 @@ impl Scheduled<'_> {
         fold_in_order(self.chunks_phase(data, chunk_len, map), identity, combine)
     }
 
-    /// As [`PhasePool::for_each_index`], with this handle's schedule.
+    /// As [`PhasePool::for_each_index`], with this handle's schedule; see
+    /// [the example on `Scheduled`](Scheduled#examples).
     ///
     /// # Panics
     ///
@@ -164,7 +167,8 @@ impl Scheduled<'_> {
         });
     }
 
-    /// As [`PhasePool::map_reduce_index`], with this handle's schedule.
+    /// As [`PhasePool::map_reduce_index`], with this handle's schedule; see
+    /// [the example on `Scheduled`](Scheduled#examples).
     ///
     /// # Panics
     ///

@@ -22,12 +22,39 @@
 use std::ops::Add;
 
 /// `a + b`.
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::{reduce, PhasePool};
+///
+/// let pool = PhasePool::new(2);
+/// let square_sum = |r: std::ops::Range<usize>| r.map(|i| (i * i) as u64).sum::<u64>();
+/// let squares = pool.map_reduce_index(1..101, 16, 0, square_sum, reduce::sum);
+/// assert_eq!(squares, (1..101u64).map(|i| i * i).sum());
+/// ```
 #[inline]
 pub fn sum<T: Add<Output = T>>(a: T, b: T) -> T {
     a + b
 }
 
 /// The smaller of `a` and `b`: `b` if `b < a`, else `a`.
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::{reduce, PhasePool};
+///
+/// let pool = PhasePool::new(2);
+/// let mut v: Vec<f64> = (0..500).map(|i| (i as f64 * 0.37).sin()).collect();
+/// let serial = v.iter().copied().fold(f64::INFINITY, reduce::min);
+/// let smallest = pool.map_reduce_chunks_mut(&mut v, 32, f64::INFINITY,
+///     |_, c| c.iter().copied().fold(f64::INFINITY, reduce::min), reduce::min);
+/// assert_eq!(smallest, serial);
+/// // A NaN on the right is ignored, one on the left is kept (as for `max`).
+/// assert_eq!(reduce::min(1.0, f64::NAN), 1.0);
+/// assert!(reduce::min(f64::NAN, 1.0).is_nan());
+/// ```
 #[inline]
 pub fn min<T: PartialOrd>(a: T, b: T) -> T {
     if b < a {
@@ -38,6 +65,21 @@ pub fn min<T: PartialOrd>(a: T, b: T) -> T {
 }
 
 /// The larger of `a` and `b`: `b` if `b > a`, else `a`.
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::reduce;
+///
+/// assert_eq!(reduce::max(2, 5), 5);
+/// // A NaN on the right is ignored, one on the left is kept: start folds from a number.
+/// assert_eq!(reduce::max(1.0, f64::NAN), 1.0);
+/// assert!(reduce::max(f64::NAN, 1.0).is_nan());
+/// let largest = [0.5, f64::NAN, 2.0, -1.0].into_iter().fold(f64::NEG_INFINITY, reduce::max);
+/// assert_eq!(largest, 2.0);
+/// ```
+///
+/// See also [the crate's example](crate#example), a pooled maximum.
 #[inline]
 pub fn max<T: PartialOrd>(a: T, b: T) -> T {
     if b > a {
@@ -75,6 +117,9 @@ pub fn min_loc<T: PartialOrd>(a: (T, usize), b: (T, usize)) -> (T, usize) {
 }
 
 /// The `(value, index)` with the larger value; on equal values, the smaller index.
+///
+/// See [the module's example](crate::reduce#examples), whose maximum appears twice, and the
+/// one on [`min_loc`].
 #[inline]
 pub fn max_loc<T: PartialOrd>(a: (T, usize), b: (T, usize)) -> (T, usize) {
     if b.0 > a.0 || (b.0 == a.0 && b.1 < a.1) {

@@ -177,6 +177,42 @@ fn steal(
 
 /// A [`PhasePool`] with a schedule chosen for the data-parallel calls made through it; see
 /// [`PhasePool::with_schedule`]. It has the same data-parallel methods as the pool.
+///
+/// # Examples
+///
+/// The same phases under every schedule: the schedule changes who computes which chunk, never
+/// the result, which matches the serial computation bit for bit.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use phase_pool::{reduce, PhasePool, Schedule};
+///
+/// let pool = PhasePool::new(3);
+/// let fresh = || (0..1000).map(f64::from).collect::<Vec<f64>>();
+/// let mut serial = fresh();
+/// serial.iter_mut().for_each(|x| *x = 1.0 / (1.0 + *x));
+/// let serial_sum = serial.chunks(10).map(|c| c.iter().sum::<f64>()).fold(0.0, reduce::sum);
+///
+/// for schedule in [Schedule::Static, Schedule::Dynamic { chunk: 3 }, Schedule::Guided] {
+///     let scheduled = pool.with_schedule(schedule);
+///     assert_eq!(scheduled.schedule(), schedule);
+///
+///     let mut v = fresh();
+///     scheduled.for_each_chunk_mut(&mut v, 10, |_, c| {
+///         c.iter_mut().for_each(|x| *x = 1.0 / (1.0 + *x));
+///     });
+///     assert_eq!(v, serial);
+///     let sum =
+///         scheduled.map_reduce_chunks_mut(&mut v, 10, 0.0, |_, c| c.iter().sum(), reduce::sum);
+///     assert_eq!(sum.to_bits(), serial_sum.to_bits());
+///
+///     let evens = |r: std::ops::Range<usize>| r.filter(|i| i % 2 == 0).count();
+///     assert_eq!(scheduled.map_reduce_index(0..999, 64, 0, evens, reduce::sum), 500);
+///     let total = AtomicU64::new(0);
+///     scheduled.for_each_index(..100, |i| { total.fetch_add(i as u64, Ordering::Relaxed); });
+///     assert_eq!(total.into_inner(), (0..100).sum::<u64>());
+/// }
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Scheduled<'p> {
     pub(crate) pool: &'p PhasePool,

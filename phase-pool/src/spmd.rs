@@ -181,6 +181,24 @@ impl<'a, M> Ctx<'a, M> {
     /// before it.
     ///
     /// Everything a worker wrote before its `sync` is visible to every worker after theirs.
+    ///
+    /// # Examples
+    ///
+    /// Each worker fills its own slot, then reads everyone's after the superstep boundary (see
+    /// [`send`](Ctx::send) and [`messages`](Ctx::messages) for the messages it delivers):
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let pool = phase_pool::PhasePool::new(3);
+    /// let slots: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
+    /// let seen = pool.run(|ctx| {
+    ///     slots[ctx.index()].store(ctx.index() + 1, Ordering::Relaxed);
+    ///     ctx.sync();
+    ///     slots.iter().map(|slot| slot.load(Ordering::Relaxed)).sum::<usize>()
+    /// });
+    /// assert_eq!(seen, [1 + 2 + 3; 3]);
+    /// ```
     pub fn sync(&mut self) {
         let n = self.threads;
         let me = self.index;
@@ -215,6 +233,18 @@ impl<'a, M> Ctx<'a, M> {
     /// Every worker computes the fold itself from the same values in the same order, so every
     /// worker gets the same result as long as `op` is deterministic. One barrier.
     ///
+    /// # Examples
+    ///
+    /// A fold that is not commutative shows the worker order:
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(3);
+    /// let joined = pool.run(|ctx| ctx.reduce(ctx.index().to_string(), |a, b| a + &b));
+    /// assert_eq!(joined, ["012", "012", "012"]);
+    /// ```
+    ///
+    /// See also [the example on `Ctx`](Ctx#examples).
+    ///
     /// # Panics
     ///
     /// If the workers pass values of different types; resumes a panic of `op`.
@@ -234,6 +264,14 @@ impl<'a, M> Ctx<'a, M> {
 
     /// Returns worker `root`'s `value` to every worker (the other workers' values are dropped).
     /// One barrier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(3);
+    /// let got = pool.run(|ctx| ctx.broadcast(2, format!("from worker {}", ctx.index())));
+    /// assert_eq!(got, ["from worker 2"; 3]);
+    /// ```
     ///
     /// # Panics
     ///
@@ -255,6 +293,19 @@ impl<'a, M> Ctx<'a, M> {
 
     /// Worker 0 runs `f` while the others wait; then every worker gets its result. One barrier.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(3);
+    /// let got = pool.run(|ctx| {
+    ///     let me = ctx.index();
+    ///     ctx.single(|| format!("chosen by worker {me}"))
+    /// });
+    /// assert_eq!(got, ["chosen by worker 0"; 3]);
+    /// ```
+    ///
+    /// See also [the example on `Ctx`](Ctx#examples), where `f` runs once per call.
+    ///
     /// # Panics
     ///
     /// Resumes a panic of `f` (in the caller of [`run`](PhasePool::run); the other workers
@@ -271,6 +322,25 @@ impl<'a, M> Ctx<'a, M> {
 
     /// Queues `message` for worker `to`; the next [`sync`](Ctx::sync) delivers it.
     ///
+    /// # Examples
+    ///
+    /// Two workers swap greetings; nothing arrives before the `sync`:
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(2);
+    /// let got = pool.run_bsp::<String, _, _>(|ctx| {
+    ///     let other = 1 - ctx.index();
+    ///     ctx.send(other, format!("hello from {}", ctx.index()));
+    ///     let before = ctx.messages().len();
+    ///     ctx.sync();
+    ///     (before, ctx.take_messages())
+    /// });
+    /// assert_eq!(got[0], (0, vec!["hello from 1".to_owned()]));
+    /// assert_eq!(got[1], (0, vec!["hello from 0".to_owned()]));
+    /// ```
+    ///
+    /// See also [the ring on `run_bsp`](PhasePool::run_bsp).
+    ///
     /// # Panics
     ///
     /// If `to >= num_threads()`.
@@ -285,6 +355,27 @@ impl<'a, M> Ctx<'a, M> {
 
     /// The messages delivered to this worker by the last [`sync`](Ctx::sync), by sender index
     /// and then in sending order.
+    ///
+    /// # Examples
+    ///
+    /// Every worker sends two messages to worker 0 (itself included); the next `sync` sends
+    /// nothing and so delivers nothing:
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(3);
+    /// let got = pool.run_bsp::<(usize, u32), _, _>(|ctx| {
+    ///     for k in 0..2 {
+    ///         ctx.send(0, (ctx.index(), k));
+    ///     }
+    ///     ctx.sync();
+    ///     let delivered = ctx.messages().to_vec();
+    ///     ctx.sync();
+    ///     (delivered, ctx.messages().len())
+    /// });
+    /// assert_eq!(got[0].0, [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]);
+    /// assert!(got[1].0.is_empty() && got[2].0.is_empty());
+    /// assert!(got.iter().all(|(_, later)| *later == 0), "each sync replaces the messages");
+    /// ```
     #[must_use]
     pub fn messages(&self) -> &[M] {
         &self.inbox

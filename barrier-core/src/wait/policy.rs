@@ -49,6 +49,26 @@ impl WaitPolicy {
     ///
     /// [`BuildError::InvalidWaitPolicyEnv`] when the variable holds anything other than `spin`,
     /// `park` or `adaptive` (case-insensitive).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use barrier_core::{BuildError, WaitPolicy, WAIT_POLICY_ENV};
+    ///
+    /// // Environment changes belong before any thread starts.
+    /// std::env::set_var(WAIT_POLICY_ENV, " Park ");
+    /// assert_eq!(WaitPolicy::from_env()?, Some(WaitPolicy::Park));
+    /// std::env::set_var(WAIT_POLICY_ENV, "fast");
+    /// assert_eq!(
+    ///     WaitPolicy::from_env(),
+    ///     Err(BuildError::InvalidWaitPolicyEnv { value: "fast".into() })
+    /// );
+    /// std::env::remove_var(WAIT_POLICY_ENV);
+    /// assert_eq!(WaitPolicy::from_env()?, None);
+    /// // With neither builder nor environment choosing, barriers use the default.
+    /// assert_eq!(WaitPolicy::from_env()?.unwrap_or_default(), WaitPolicy::Adaptive);
+    /// # Ok::<(), BuildError>(())
+    /// ```
     pub fn from_env() -> Result<Option<WaitPolicy>, BuildError> {
         match env::var(WAIT_POLICY_ENV) {
             Ok(value) => WaitPolicy::parse(&value),
