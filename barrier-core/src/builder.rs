@@ -351,10 +351,7 @@ impl BarrierBuilder {
     pub fn build_seated(self) -> Result<(Barrier, Vec<Seat>), BuildError> {
         let parties = self.parties;
         let algorithm = match self.algorithm {
-            Algorithm::Auto if parties <= usable_cores() => Algorithm::Dissemination,
-            Algorithm::Auto => Algorithm::Tree {
-                fan_in: DEFAULT_FAN_IN,
-            },
+            Algorithm::Auto => auto_seated(parties, usable_cores()),
             chosen => chosen,
         };
         let gather = match algorithm {
@@ -409,6 +406,20 @@ impl BarrierBuilder {
     }
 }
 
+/// [`Algorithm::Auto`]'s choice for a seated team of `parties` in a process with `cores` usable
+/// cores (the rule and its figures are on [`Algorithm::Auto`]).
+fn auto_seated(parties: usize, cores: usize) -> Algorithm {
+    if parties <= SMALL_TEAM {
+        Algorithm::Central
+    } else if parties > cores {
+        Algorithm::Tree {
+            fan_in: DEFAULT_FAN_IN,
+        }
+    } else {
+        Algorithm::Dissemination
+    }
+}
+
 impl fmt::Debug for BarrierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierBuilder")
@@ -419,5 +430,26 @@ impl fmt::Debug for BarrierBuilder {
             .field("wait_policy", &self.wait_policy)
             .field("placement", &self.placement)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_seats_small_teams_centrally_and_oversubscribed_ones_on_a_tree() {
+        let tree = Algorithm::Tree {
+            fan_in: DEFAULT_FAN_IN,
+        };
+        for cores in [1, 2, 16] {
+            for parties in 1..=SMALL_TEAM {
+                assert_eq!(auto_seated(parties, cores), Algorithm::Central);
+            }
+        }
+        assert_eq!(auto_seated(SMALL_TEAM + 1, 2), tree);
+        assert_eq!(auto_seated(33, 32), tree);
+        assert_eq!(auto_seated(SMALL_TEAM + 1, 16), Algorithm::Dissemination);
+        assert_eq!(auto_seated(16, 16), Algorithm::Dissemination);
     }
 }
