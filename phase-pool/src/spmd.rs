@@ -286,8 +286,10 @@ impl<'a, M> Ctx<'a, M> {
             "broadcast root {root} out of range: the run has {} workers",
             self.threads
         );
-        let value: Option<Value> = (self.index == root).then(|| Box::new(value) as Value);
-        let round = self.collective(Op::Broadcast { root }, value, false);
+        let is_root = self.index == root;
+        let round = self.collective_with(Op::Broadcast { root }, false, |old| {
+            is_root.then(|| boxed_reusing(old, value))
+        });
         value_of::<T>(&round, root, "broadcast").clone()
     }
 
@@ -315,8 +317,10 @@ impl<'a, M> Ctx<'a, M> {
         R: Clone + Send + Sync + 'static,
         F: FnOnce() -> R,
     {
-        let value: Option<Value> = (self.index == 0).then(|| Box::new(f()) as Value);
-        let round = self.collective(Op::Single, value, false);
+        let value = (self.index == 0).then(f);
+        let round = self.collective_with(Op::Single, false, |old| {
+            value.map(|value| boxed_reusing(old, value))
+        });
         value_of::<R>(&round, 0, "single").clone()
     }
 

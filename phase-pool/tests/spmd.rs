@@ -95,8 +95,8 @@ fn reduce_gives_every_worker_the_worker_order_fold() {
 
 #[test]
 fn loops_of_reductions_of_changing_types_keep_every_value() {
-    // A reduction reuses its box of two rounds ago when it holds the same type: alternating
-    // types, and a broadcast in between, must never show a stale or mistyped value.
+    // A collective reuses its box of two rounds ago when it holds the same type: alternating
+    // types and collectives must never show a stale or mistyped value.
     watchdog(|| {
         for threads in THREADS {
             let pool = pool(threads);
@@ -111,6 +111,8 @@ fn loops_of_reductions_of_changing_types_keep_every_value() {
                     } else {
                         ctx.reduce((step, i), |a, b| (a.0, a.1.max(b.1)))
                     };
+                    // single reuses worker 0's box of two rounds ago too.
+                    assert_eq!(ctx.single(|| step * 7), step * 7);
                     seen.push((total, text, both));
                 }
                 seen
