@@ -24,7 +24,8 @@ use crate::wait::{deadline_after, TimedOut};
 /// [`Barrier::wait`] holds through seats (the action, timeouts, `reset`, `abort`, one outcome per
 /// generation), except that the index is not the arrival order: it is a permutation of
 /// `0..parties` in which the seat that completed the generation, and ran the action, gets
-/// `parties - 1`.
+/// `parties - 1` (the root's last arriver in a tree; seat 0 in dissemination, whose seats leave
+/// on their own when there is no action).
 ///
 /// Dropping a seat aborts its barrier: with a party gone no generation can complete again, and
 /// the other seats get an error instead of waiting forever.
