@@ -81,6 +81,32 @@ impl Scheduled<'_> {
         });
     }
 
+    /// Runs `result_of(index)` for every `index` in `0..count`, exactly once each (absent
+    /// panics), and returns the results by index.
+    fn results_phase<R, F>(&self, count: usize, result_of: F) -> Slots<R>
+    where
+        R: Send,
+        F: Fn(usize) -> R + Sync,
+    {
+        let slots = Slots::new(count);
+        // By reference into a `move` job, as in `units_phase`.
+        let (slots_ref, result_of) = (&slots, &result_of);
+        self.units_phase(count, move |units, stop| {
+            for index in units {
+                // Relaxed: see `StopOnUnwind`.
+                if stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                let result = result_of(index);
+                // SAFETY: the plan deals every index to exactly one worker, once, and `slots`
+                // lives only for this phase.
+                unsafe { slots_ref.put(index, result) };
+            }
+            true
+        });
+        slots
+    }
+
     /// Runs `body` on every chunk, returning the per-chunk results by chunk index.
     fn chunks_phase<T, R, F>(&self, data: &mut [T], chunk_len: usize, body: F) -> Slots<R>
     where
@@ -89,23 +115,12 @@ impl Scheduled<'_> {
         F: Fn(usize, &mut [T]) -> R + Sync,
     {
         let chunks = ChunksMut::new(data, chunk_len);
-        let slots = Slots::new(chunks.count());
-        self.units_phase(chunks.count(), |range, stop| {
-            for index in range {
-                // Relaxed: see `StopOnUnwind`.
-                if stop.load(Ordering::Relaxed) {
-                    return false;
-                }
-                // SAFETY: the plan deals every chunk index to exactly one worker, once, and
-                // `chunks` and `slots` live only for this phase.
-                let chunk = unsafe { chunks.claim(index) };
-                let result = body(index, chunk);
-                // SAFETY: as above: this worker is the only one with chunk `index`.
-                unsafe { slots.put(index, result) };
-            }
-            true
-        });
-        slots
+        self.results_phase(chunks.count(), |index| {
+            // SAFETY: `results_phase` calls this once per chunk index, on one worker, and
+            // `chunks` lives only for this phase.
+            let chunk = unsafe { chunks.claim(index) };
+            body(index, chunk)
+        })
     }
 
     /// As [`PhasePool::for_each_chunk_mut`], with this handle's schedule; see
@@ -191,21 +206,9 @@ impl Scheduled<'_> {
         let range = indices.into_index_range();
         let (start, end) = (range.start, range.end.max(range.start));
         let count = range.len().div_ceil(chunk_len);
-        let slots = Slots::new(count);
-        // By value (`move`, as in `units_phase`): the bounds, and references to `map` and the slots.
-        let (map, slots_ref) = (&map, &slots);
-        self.units_phase(count, move |chunks, stop| {
-            for index in chunks {
-                // Relaxed: see `StopOnUnwind`.
-                if stop.load(Ordering::Relaxed) {
-                    return false;
-                }
-                let first = start + index * chunk_len;
-                let result = map(first..end.min(first + chunk_len));
-                // SAFETY: the plan deals every chunk index to exactly one worker, once.
-                unsafe { slots_ref.put(index, result) };
-            }
-            true
+        let slots = self.results_phase(count, |index| {
+            let first = start + index * chunk_len;
+            map(first..end.min(first + chunk_len))
         });
         fold_in_order(slots, identity, combine)
     }
