@@ -308,12 +308,17 @@ pub(crate) fn record_failure(
     cause: BrokenCause,
     count: usize,
 ) -> bool {
-    let installed = barrier.transition(|state| {
-        (state.phase() == Phase::Filling && state.may_fail(generation))
-            .then(|| State::seated_failure(generation, phase, cause, count))
-    });
-    barrier.notify();
-    installed.is_some()
+    let installed = barrier
+        .transition(|state| {
+            state
+                .may_fail(generation)
+                .then(|| State::seated_failure(generation, phase, cause, count))
+        })
+        .is_some();
+    if installed {
+        barrier.notify();
+    }
+    installed
 }
 
 impl fmt::Debug for Seated {

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use barrier_core::{Algorithm, Barrier, BrokenBarrierError, BrokenCause, Seat, WaitPolicy};
+use barrier_core::{
+    Algorithm, Barrier, BarrierBuilder, BrokenBarrierError, BrokenCause, Seat, WaitPolicy,
+};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -48,6 +50,31 @@ fn spawn_wait(seat: Seat, timeout: Option<Duration>) -> thread::JoinHandle<(Outc
         };
         (outcome, seat)
     })
+}
+
+/// Two seats of `builder` (parking waiters) race an abort from a third thread: seat 1 waits
+/// without a timeout, seat 0 waits with `my_wait`. Returns the barrier, both outcomes (seat
+/// 0's first) and the seats, which the caller drops after its checks (a dropped seat aborts the
+/// barrier).
+fn two_seats_racing_an_abort(
+    builder: BarrierBuilder,
+    my_wait: impl FnOnce(&Seat) -> Outcome,
+) -> (Barrier, [Outcome; 2], [Seat; 2]) {
+    let (barrier, seats) = builder
+        .wait_policy(WaitPolicy::Park)
+        .build_seated()
+        .unwrap();
+    let mut seats = seats.into_iter();
+    let (mine, theirs) = (seats.next().unwrap(), seats.next().unwrap());
+    let waiter = spawn_wait(theirs, None);
+    let aborter = {
+        let barrier = barrier.clone();
+        thread::spawn(move || barrier.abort())
+    };
+    let my_outcome = my_wait(&mine);
+    aborter.join().unwrap();
+    let (their_outcome, theirs) = waiter.join().unwrap();
+    (barrier, [my_outcome, their_outcome], [mine, theirs])
 }
 
 #[test]
@@ -97,26 +124,13 @@ fn three_seats_release_once_after_the_action() {
 fn abort_racing_two_seats() {
     for algorithm in ALGORITHMS {
         model(3, move || {
-            let (barrier, seats) = Barrier::builder(2)
-                .algorithm(algorithm)
-                .wait_policy(WaitPolicy::Park)
-                .build_seated()
-                .unwrap();
-            let mut seats = seats.into_iter();
-            let (mine, theirs) = (seats.next().unwrap(), seats.next().unwrap());
-            let waiter = spawn_wait(theirs, None);
-            let aborter = {
-                let barrier = barrier.clone();
-                thread::spawn(move || barrier.abort())
-            };
-            let my_outcome = mine.wait();
-            aborter.join().unwrap();
-            let (their_outcome, theirs) = waiter.join().unwrap();
-            assert_one_outcome(&[my_outcome, their_outcome]);
-            if let Err(error) = my_outcome {
+            let builder = Barrier::builder(2).algorithm(algorithm);
+            let (_barrier, outcomes, seats) = two_seats_racing_an_abort(builder, Seat::wait);
+            assert_one_outcome(&outcomes);
+            if let Err(error) = outcomes[0] {
                 assert_eq!(error.cause(), BrokenCause::Aborted);
             }
-            drop((mine, theirs));
+            drop(seats);
         });
     }
 }
@@ -180,34 +194,20 @@ fn abort_racing_the_action_of_two_seats() {
         model(2, move || {
             let runs = Arc::new(AtomicUsize::new(0));
             let counter = Arc::clone(&runs);
-            let (barrier, seats) = Barrier::builder(2)
-                .algorithm(algorithm)
-                .wait_policy(WaitPolicy::Park)
-                .action(move || {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                })
-                .build_seated()
-                .unwrap();
-            let mut seats = seats.into_iter();
-            let (mine, theirs) = (seats.next().unwrap(), seats.next().unwrap());
-            let waiter = spawn_wait(theirs, None);
-            let aborter = {
-                let barrier = barrier.clone();
-                thread::spawn(move || barrier.abort())
-            };
-            let my_outcome = mine.wait();
-            aborter.join().unwrap();
-            let (their_outcome, theirs) = waiter.join().unwrap();
-            assert_one_outcome(&[my_outcome, their_outcome]);
+            let builder = Barrier::builder(2).algorithm(algorithm).action(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+            });
+            let (barrier, outcomes, seats) = two_seats_racing_an_abort(builder, Seat::wait);
+            assert_one_outcome(&outcomes);
             // Released generations ran the action once; an aborted one never completed, or
             // (abort waits for a running action) was released by it.
             let ran = runs.load(Ordering::Relaxed);
-            assert_eq!(ran, usize::from(my_outcome.is_ok()), "{my_outcome:?}");
+            assert_eq!(ran, usize::from(outcomes[0].is_ok()), "{outcomes:?}");
             assert!(
                 barrier.is_broken(),
                 "abort always leaves the barrier broken"
             );
-            drop((mine, theirs));
+            drop(seats);
         });
     }
 }
@@ -219,24 +219,12 @@ fn abort_racing_a_timeout_of_two_seats() {
     // (that would leave the claimed seat waiting for a record that never comes).
     for algorithm in ALGORITHMS {
         model(2, move || {
-            let (barrier, seats) = Barrier::builder(2)
-                .algorithm(algorithm)
-                .wait_policy(WaitPolicy::Park)
-                .build_seated()
-                .unwrap();
-            let mut seats = seats.into_iter();
-            let (mine, theirs) = (seats.next().unwrap(), seats.next().unwrap());
-            let waiter = spawn_wait(theirs, None);
-            let aborter = {
-                let barrier = barrier.clone();
-                thread::spawn(move || barrier.abort())
-            };
-            let my_outcome = mine.wait_timeout(Duration::ZERO);
-            aborter.join().unwrap();
-            let (their_outcome, theirs) = waiter.join().unwrap();
-            assert_one_outcome(&[my_outcome, their_outcome]);
+            let builder = Barrier::builder(2).algorithm(algorithm);
+            let (barrier, outcomes, seats) =
+                two_seats_racing_an_abort(builder, |seat| seat.wait_timeout(Duration::ZERO));
+            assert_one_outcome(&outcomes);
             assert!(barrier.is_broken());
-            drop((mine, theirs));
+            drop(seats);
         });
     }
 }
