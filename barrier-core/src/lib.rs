@@ -13,6 +13,7 @@
 //! | [`Seat`] | one thread's fixed place at a seated (tree, dissemination) barrier |
 //! | [`BrokenBarrierError`], [`BrokenCause`] | why a `wait` failed |
 //! | [`BuildError`] | why a barrier could not be built |
+//! | [`Signal`] | the barriers' spin-yield-park waiting, for protocols that are not barriers |
 //!
 //! ## Choosing a barrier
 //!
@@ -54,7 +55,7 @@ pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN, SMALL_TEAM};
 pub use error::{BrokenBarrierError, BrokenCause, BuildError};
 pub use seat::Seat;
 pub use topology::Placement;
-pub use wait::{WaitPolicy, WAIT_POLICY_ENV};
+pub use wait::{Signal, WaitPolicy, WAIT_POLICY_ENV};
 
 /// `Barrier` is shared across threads.
 const _: () = {

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use barrier_core::{Barrier, BrokenBarrierError, BrokenCause, WaitPolicy};
+use barrier_core::{Barrier, BrokenBarrierError, BrokenCause, Signal, WaitPolicy};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -243,5 +243,28 @@ fn abort_reset_then_reuse() {
                     .as_ref()
                     .is_err_and(|e| e.cause() == BrokenCause::TimedOut))
         );
+    });
+}
+
+/// `Signal`, the waiting layer alone: a waiter that parks is woken by the notify that follows
+/// the store it waits for, whichever comes first (without the notify, loom finds the waiter
+/// asleep forever), and it sees the data written before that store.
+#[test]
+fn a_signal_wakes_a_parked_waiter_and_publishes_the_data() {
+    model(|| {
+        let signal = Arc::new(Signal::new(WaitPolicy::Park, 2));
+        let flag = Arc::new(AtomicUsize::new(0));
+        let data = Arc::new(AtomicUsize::new(0));
+        let notifier = {
+            let (signal, flag, data) = (Arc::clone(&signal), Arc::clone(&flag), Arc::clone(&data));
+            thread::spawn(move || {
+                data.store(42, Ordering::Relaxed);
+                flag.store(1, Ordering::Release);
+                signal.notify();
+            })
+        };
+        signal.wait_until(|| (flag.load(Ordering::Acquire) == 1).then_some(()));
+        assert_eq!(data.load(Ordering::Relaxed), 42);
+        notifier.join().unwrap();
     });
 }

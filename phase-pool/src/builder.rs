@@ -238,7 +238,6 @@ impl PhasePoolBuilder {
             Some(policy) => policy,
             None => WaitPolicy::from_env()?.unwrap_or_default(),
         };
-        let gate = Barrier::builder(threads).wait_policy(policy).build()?;
         let collective = Barrier::builder(threads).wait_policy(policy).build()?;
         let cores = placement.assign(threads, &topology::usable_cores());
         if self.pin_caller {
@@ -261,7 +260,7 @@ impl PhasePoolBuilder {
             })
             .collect();
 
-        let (leader, followers) = handoff(gate);
+        let (leader, followers) = handoff(threads, policy);
         let mut workers = Vec::with_capacity(followers.len());
         for ((follower, name), index) in followers.into_iter().zip(names).zip(1..) {
             let mut builder = thread::Builder::new().name(name);
@@ -279,7 +278,7 @@ impl PhasePoolBuilder {
             match spawned {
                 Ok(handle) => workers.push(handle),
                 Err(error) => {
-                    leader.abandon();
+                    leader.shutdown();
                     for worker in workers {
                         // A follower never panics (phase panics are caught), so this is Ok.
                         let _ = worker.join();

@@ -47,7 +47,7 @@ struct StopOnUnwind<'a>(&'a AtomicBool);
 
 impl Drop for StopOnUnwind<'_> {
     fn drop(&mut self) {
-        // Relaxed: a hint to stop early; the end gate orders everything that matters.
+        // Relaxed: a hint to stop early; the gather orders everything that matters.
         self.0.store(true, Ordering::Relaxed);
     }
 }

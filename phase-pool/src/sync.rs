@@ -5,7 +5,7 @@
 #[cfg(not(lockstep_loom))]
 pub(crate) use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
     thread,
@@ -14,7 +14,7 @@ pub(crate) use std::{
 #[cfg(lockstep_loom)]
 pub(crate) use loom::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
     thread,

@@ -10,7 +10,9 @@
 //!
 //! Loom checks every interleaving (up to the preemption bound) for data races on the job slot
 //! and the result slots (both are loom `UnsafeCell`s under this cfg), deadlocks and lost
-//! wake-ups in the gate barrier, and the final values.
+//! wake-ups in the hand-off (its `Signal`s park under both policies), and the final values.
+//! Weakening either Release store of the hand-off (`phase`, `done`) or dropping the followers'
+//! notify of the leader makes both models fail.
 
 #![cfg(lockstep_loom)]
 

@@ -4,6 +4,7 @@
 mod fence;
 mod parker;
 mod policy;
+mod signal;
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ pub(crate) use fence::prepare as prepare_fences;
 pub(crate) use parker::{Parker, TimedOut};
 pub(crate) use policy::{usable_cores, Budget, SpinLimit, SPINS_BETWEEN_YIELDS};
 pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
+pub use signal::Signal;
 
 use crate::sync::{spin_loop, yield_now};
 

@@ -148,13 +148,14 @@ impl Budget {
     /// `cores` cores.
     pub(crate) fn new(policy: WaitPolicy, parties: usize, cores: usize) -> Budget {
         use SpinLimit::{Iterations, Time};
-        if cfg!(lockstep_loom) {
-            // Shrunk so loom explores the park path instead of long spin sequences.
-            let parks = policy != WaitPolicy::Spin;
+        if cfg!(lockstep_loom) && policy != WaitPolicy::Park {
+            // Shrunk so loom explores the park path instead of long spin sequences. (`Park`
+            // keeps its own budget: loom runs a yielding thread only after the others made
+            // progress, so a yield before parking would hide the lost-wake-up race.)
             return Budget {
                 spin: Iterations(1),
                 yields: 1,
-                parks,
+                parks: policy == WaitPolicy::Adaptive,
             };
         }
         let oversubscribed = parties > cores;

@@ -2,27 +2,21 @@
 //! worker runs it, and the leader returns only after every worker has finished it.
 //!
 //! The protocol, its orderings and the races it rules out are written down in the crate's
-//! `README.md` ("The phase hand-off"). In short, one barrier (the *gate*, `n` parties, never
-//! broken while the pool lives) is passed twice per phase:
+//! `README.md` ("The phase hand-off"). In short, a phase is one *release* (the leader to every
+//! follower) and one *gather* (every follower to the leader), not a barrier passed twice:
 //!
 //! ```text
-//! leader (worker 0)                     follower i (1..n)
-//! job := Some(job_ref)                  gate.wait()            // start gate
-//! gate.wait()          // start gate    read job               // None: shut down
-//! job(0), catching a panic              job(i), catching a panic
-//! gate.wait()          // end gate      gate.wait()            // end gate
-//! take the first panic                  (back to the start gate)
+//! leader (worker 0)                        follower i (1..n)
+//! job := Some(job_ref); phase := p         wait until phase != last seen (= p)
+//! job(0), catching a panic                 read job                  // None: shut down
+//! wait until done[i] == p for every i      job(i), catching a panic
+//! take the first panic                     done[i] := p
 //! ```
 //!
-//! (The leader skips the write of `job` when the slot already holds that `JobRef`, and looks at
-//! the panic mutex only when a `panicked` flag says a worker recorded one: absent panics, the
-//! followers then read `job` from a cache line the leader did not write.)
-//!
-//! Happens-before edges (barrier-core: writes before a thread's wait of episode k are visible to
-//! every thread after its episode-k wait returns):
-//! - leader's write of `job` -> start gate -> followers' reads of `job` and of the job's data;
-//! - followers' work and panic records -> end gate -> the leader's return (and its caller);
-//! - followers' reads of `job` -> end gate -> the leader's next write of `job`.
+//! Happens-before edges: the leader's `Release` store of `phase` after writing `job` (and the
+//! job's data) -> a follower's `Acquire` load that sees it; a follower's work, panic record and
+//! read of `job` -> its `Release` store of `done[i]` -> the leader's `Acquire` load that sees
+//! it, after which the leader returns (ending the job's borrow) and may write `job` again.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -30,9 +24,10 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::PoisonError;
 
-use barrier_core::Barrier;
+use barrier_core::{Signal, WaitPolicy};
+use crossbeam_utils::CachePadded;
 
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering, UnsafeCell};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, UnsafeCell};
 
 /// A panic payload, as `catch_unwind` returns it.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
@@ -72,13 +67,6 @@ impl JobRef {
         }
     }
 
-    /// Whether `self` and `other` call the same function on the same data. A function with
-    /// two addresses (one per codegen unit) may compare unequal, two identical functions
-    /// merged into one address equal: either way calling one does what calling the other does.
-    fn same_as(self, other: JobRef) -> bool {
-        self.data == other.data && self.call as usize == other.call as usize
-    }
-
     /// Runs the job as `worker`.
     ///
     /// # Safety
@@ -90,26 +78,44 @@ impl JobRef {
     }
 }
 
-/// What the leader and the followers share.
+/// What the leader and the followers share. Each group of fields is on its own cache line, so
+/// that a phase moves one line from the leader to each follower (`start`) and one from each
+/// follower to the leader (its `done`).
 struct Shared {
-    /// Passed twice per phase by all `n` workers: the start gate and the end gate.
-    gate: Barrier,
-    /// The published job: `Some` during a phase, `None` to shut the followers down. Written only
-    /// by the leader before it arrives at a start gate; read only by followers between that
-    /// start gate and the next end gate.
+    start: CachePadded<Start>,
+    /// `done[i - 1]`: the last phase follower `i` finished. Written only by that follower.
+    done: Box<[CachePadded<AtomicU64>]>,
+    /// Where the leader waits for the followers' `done`.
+    finished: CachePadded<Signal>,
+    failure: CachePadded<Failure>,
+}
+
+/// The leader's publication, read by every follower at the start of every phase.
+struct Start {
+    /// The number of the last phase published (phases count from 1). Written only by the
+    /// leader, after `job`.
+    phase: AtomicU64,
+    /// The published job: `Some` for a phase, `None` to shut the followers down. Written only by
+    /// the leader, when every follower has finished the previous phase; read by followers
+    /// between seeing `phase` move and storing their `done`.
     job: UnsafeCell<Option<JobRef>>,
-    /// The first panic of the current phase (a real one wins over [`Aborted`]).
+    /// Where the followers wait for `phase` to move (its sleeper count shares the line the
+    /// leader writes anyway, so checking it costs the leader nothing).
+    started: Signal,
+}
+
+/// The first panic of the current phase.
+struct Failure {
+    /// The payload (a real one wins over [`Aborted`]).
     panic: Mutex<Option<Panic>>,
     /// Whether `panic` may hold a payload: set by [`Shared::record`], cleared by the leader
-    /// after the end gate. Lets the leader skip locking `panic` after a phase without panics
-    /// (locking writes the mutex's cache line, which the followers read `job` and `gate` from,
-    /// so every phase would pay a cache miss there).
+    /// after the gather. Lets the leader skip locking `panic` after a phase without panics.
     panicked: AtomicBool,
 }
 
-// SAFETY: `job` is the only field that is not `Sync`; its accesses are ordered by the gate as
-// described on the field and in the module docs, so no two accesses race, and the `JobRef` in
-// it may be used from any thread (see its `Send`/`Sync` impls).
+// SAFETY: `job` is the only field that is not `Sync`; its accesses are ordered by `phase` and
+// `done` as described on the field and in the module docs, so no two accesses race, and the
+// `JobRef` in it may be used from any thread (see its `Send`/`Sync` impls).
 unsafe impl Sync for Shared {}
 // SAFETY: as for `Sync`; every field may be dropped from any thread.
 unsafe impl Send for Shared {}
@@ -118,7 +124,8 @@ impl Shared {
     /// Keeps the first panic of a phase; a real panic replaces an [`Aborted`] marker, which a
     /// worker may record before the panic that caused it has finished unwinding.
     fn record(&self, panic: Panic) {
-        let mut slot = self.panic.lock().unwrap_or_else(PoisonError::into_inner);
+        let failure = &self.failure;
+        let mut slot = failure.panic.lock().unwrap_or_else(PoisonError::into_inner);
         let replace = match &*slot {
             None => true,
             Some(old) => old.is::<Aborted>() && !panic.is::<Aborted>(),
@@ -128,41 +135,51 @@ impl Shared {
         } else {
             Some(panic)
         };
-        // Relaxed: the leader reads the flag after the end gate, which orders this store (and
-        // the payload under the mutex) before its read.
-        self.panicked.store(true, Ordering::Relaxed);
+        // Relaxed: the leader reads the flag after the gather, which orders this store (and
+        // the payload under the mutex) before its read (this worker's `done` store follows).
+        failure.panicked.store(true, Ordering::Relaxed);
         drop(slot);
         // Dropped outside the lock: a payload's destructor is user code.
         drop(dropped);
     }
 
-    /// The phase's first panic. Called by the leader after the end gate, when no worker can
+    /// The phase's first panic. Called by the leader after the gather, when no worker can
     /// record one.
     fn take_panic(&self) -> Option<Panic> {
-        // Relaxed (both): the end gate orders every `record` of this phase before the load, and
-        // the clearing store before the next phase's records (they follow the next start gate).
-        if !self.panicked.load(Ordering::Relaxed) {
+        let failure = &self.failure;
+        // Relaxed (both): the gather orders every `record` of this phase before the load, and
+        // the next publication orders the clearing store before the next phase's records.
+        if !failure.panicked.load(Ordering::Relaxed) {
             return None;
         }
-        self.panicked.store(false, Ordering::Relaxed);
-        self.panic
+        failure.panicked.store(false, Ordering::Relaxed);
+        failure
+            .panic
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
 }
 
-/// Creates the hand-off of a team of `gate.parties()` workers: the leader's end and one
-/// [`Follower`] for each of the workers `1..n`.
-pub(crate) fn handoff(gate: Barrier) -> (Leader, Vec<Follower>) {
-    let parties = gate.parties();
+/// Creates the hand-off of a team of `threads` workers, waiting as `policy` says: the leader's
+/// end and one [`Follower`] for each of the workers `1..threads`.
+pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follower>) {
     let shared = Arc::new(Shared {
-        gate,
-        job: UnsafeCell::new(None),
-        panic: Mutex::new(None),
-        panicked: AtomicBool::new(false),
+        start: CachePadded::new(Start {
+            phase: AtomicU64::new(0),
+            job: UnsafeCell::new(None),
+            started: Signal::new(policy, threads),
+        }),
+        done: (1..threads)
+            .map(|_| CachePadded::new(AtomicU64::new(0)))
+            .collect(),
+        finished: CachePadded::new(Signal::new(policy, threads)),
+        failure: CachePadded::new(Failure {
+            panic: Mutex::new(None),
+            panicked: AtomicBool::new(false),
+        }),
     });
-    let followers = (1..parties)
+    let followers = (1..threads)
         .map(|index| Follower {
             shared: Arc::clone(&shared),
             index,
@@ -171,6 +188,7 @@ pub(crate) fn handoff(gate: Barrier) -> (Leader, Vec<Follower>) {
     (
         Leader {
             shared,
+            phase: Cell::new(0),
             in_phase: Cell::new(false),
         },
         followers,
@@ -180,6 +198,8 @@ pub(crate) fn handoff(gate: Barrier) -> (Leader, Vec<Follower>) {
 /// Worker 0's end of the hand-off. Not `Clone` and not `Sync`: one thread at a time leads.
 pub(crate) struct Leader {
     shared: Arc<Shared>,
+    /// The last phase published (a copy of `start.phase`, which only the leader writes).
+    phase: Cell<u64>,
     /// Set while [`Leader::run`] runs, to refuse a nested phase (which would deadlock).
     in_phase: Cell<bool>,
 }
@@ -192,55 +212,60 @@ impl Leader {
             !self.in_phase.replace(true),
             "a phase was started from inside a phase of the same pool"
         );
-        let job_ref = JobRef::new(job);
-        // From the publication until the end gate returns, unwinding out of here would end the
-        // borrow of `job` while followers may still call it: abort instead (never expected: the
-        // code in between does not panic, and the job's own panic is caught).
+        // From the publication until the gather, unwinding out of here would end the borrow of
+        // `job` while followers may still call it: abort instead (never expected: the code in
+        // between does not panic, and the job's own panic is caught).
         let guard = AbortOnUnwind;
-        // Phases issued in a loop from one place publish the same `JobRef` every time (the
-        // same closure type at the same stack address): leaving the slot alone then keeps its
-        // cache line shared with the followers, which read it first thing in every phase.
-        // SAFETY: only the leader writes `job`, so reading it here races nothing.
-        let published = self.shared.job.with(|slot| unsafe { *slot });
-        if !published.is_some_and(|published| published.same_as(job_ref)) {
-            // SAFETY: followers read `job` only between a start gate and the next end gate.
-            // We passed the previous end gate, which needs every follower's arrival (after its
-            // read), and none can pass the next start gate before we arrive there below.
-            self.shared
-                .job
-                .with_mut(|slot| unsafe { *slot = Some(job_ref) });
-        }
-        self.gate_wait();
+        let phase = self.publish(Some(JobRef::new(job)));
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(0))) {
             self.shared.record(panic);
         }
-        self.gate_wait();
+        self.gather(phase);
         core::mem::forget(guard);
         self.in_phase.set(false);
-        // The end gate orders every follower's `record` before this.
+        // The gather orders every follower's `record` before this.
         self.shared.take_panic().map_or(Ok(()), Err)
     }
 
-    /// Tells the followers to return from [`Follower::serve`]. Call once, after the last phase;
-    /// the followers' threads can then be joined.
+    /// Tells the followers to return from [`Follower::serve`]; their threads can then be
+    /// joined. Call once, after the last phase (or instead of the first, when the team cannot
+    /// be completed: followers that wait for their first phase return too).
     pub(crate) fn shutdown(&self) {
-        // SAFETY: as in `run`: every follower is between an end gate and the next start gate.
-        self.shared.job.with_mut(|slot| unsafe { *slot = None });
-        self.gate_wait();
+        self.publish(None);
     }
 
-    /// Releases followers that wait for their first phase when the team cannot be completed
-    /// (a worker thread failed to spawn): every gate wait fails from now on, so they return.
-    pub(crate) fn abandon(self) {
-        self.shared.gate.abort();
+    /// Publishes `job` as the next phase and wakes the followers; returns the phase's number.
+    fn publish(&self, job: Option<JobRef>) -> u64 {
+        let start = &self.shared.start;
+        // SAFETY: followers read `job` only between seeing `phase` move and storing their
+        // `done`; every follower stored `done` for the previous phase (the gather that ended
+        // it, or there was none) and none can see the new `phase` before the store below.
+        start.job.with_mut(|slot| unsafe { *slot = job });
+        let phase = self.phase.get() + 1;
+        self.phase.set(phase);
+        // Release: publishes `job` and everything the leader wrote for the phase (its data,
+        // plan and slots) to the followers that load this value with Acquire.
+        start.phase.store(phase, Ordering::Release);
+        start.started.notify();
+        phase
     }
 
-    fn gate_wait(&self) {
-        if let Err(error) = self.shared.gate.wait() {
-            unreachable!(
-                "the phase gate is only broken by abandon(), never during a phase: {error}"
-            );
-        }
+    /// Waits until every follower has finished `phase`.
+    fn gather(&self, phase: u64) {
+        let done = &self.shared.done;
+        // The followers before `next` have finished; a poll resumes there.
+        let mut next = 0;
+        self.shared.finished.wait_until(|| {
+            while let Some(follower) = done.get(next) {
+                // Acquire: pairs with the follower's Release store; its work, panic record and
+                // last read of `job` happen before whatever the leader does next.
+                if follower.load(Ordering::Acquire) != phase {
+                    return None;
+                }
+                next += 1;
+            }
+            Some(())
+        });
     }
 }
 
@@ -251,23 +276,32 @@ pub(crate) struct Follower {
 }
 
 impl Follower {
-    /// Runs the published phases until [`Leader::shutdown`] or [`Leader::abandon`].
+    /// Runs the published phases until [`Leader::shutdown`].
     pub(crate) fn serve(self) {
-        while self.shared.gate.wait().is_ok() {
-            // SAFETY: the leader wrote `job` before arriving at the start gate we just passed,
-            // and writes it again only after the end gate, which needs our arrival below.
-            let Some(job) = self.shared.job.with(|slot| unsafe { *slot }) else {
+        let start = &self.shared.start;
+        let done = &self.shared.done[self.index - 1];
+        let mut seen = 0;
+        loop {
+            // Acquire: pairs with the leader's Release store in `publish`.
+            seen = start.started.wait_until(|| {
+                let phase = start.phase.load(Ordering::Acquire);
+                (phase != seen).then_some(phase)
+            });
+            // SAFETY: the leader wrote `job` before publishing the phase we just saw, and
+            // writes it again only after we store `done` below.
+            let Some(job) = start.job.with(|slot| unsafe { *slot }) else {
                 return;
             };
-            // SAFETY: the leader keeps the job's borrow alive until the end gate returns, which
-            // needs our arrival below, after this call.
+            // SAFETY: the leader keeps the job's borrow alive until its gather sees our `done`,
+            // which we store after this call.
             let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { job.execute(self.index) }));
             if let Err(panic) = outcome {
                 self.shared.record(panic);
             }
-            if self.shared.gate.wait().is_err() {
-                return;
-            }
+            // Release: our work, panic record and read of `job` happen before the leader's
+            // Acquire load that sees this value.
+            done.store(seen, Ordering::Release);
+            self.shared.finished.notify();
         }
     }
 }
@@ -285,7 +319,7 @@ impl Drop for AbortOnUnwind {
 impl fmt::Debug for Leader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Leader")
-            .field("gate", &self.shared.gate)
+            .field("phase", &self.phase.get())
             .finish_non_exhaustive()
     }
 }
