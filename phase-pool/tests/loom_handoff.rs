@@ -29,7 +29,7 @@ fn model(policy: WaitPolicy) {
             .build()
             .unwrap();
         // Borrowed, non-'static data: each worker owns one chunk (static schedule) and returns a
-        // partial; the leader folds them after the end gate.
+        // partial; the leader folds them after the gather.
         let mut data = [1u64, 2];
         let sum = pool.with_schedule(Schedule::Static).map_reduce_chunks_mut(
             &mut data,
