@@ -45,11 +45,15 @@ impl Signal {
     /// parties).
     #[must_use]
     pub fn new(policy: WaitPolicy, threads: usize) -> Signal {
-        // The notify side's fence is cheap only once membarrier is registered.
-        prepare_fences();
+        let budget = Budget::new(policy, threads, usable_cores());
+        if budget.parks {
+            // As a barrier's builder does: the notify side's fence is cheap only once
+            // membarrier is registered.
+            prepare_fences();
+        }
         Signal {
             parker: Parker::default(),
-            budget: Budget::new(policy, threads, usable_cores()),
+            budget,
         }
     }
 
