@@ -79,7 +79,11 @@ impl Signal {
     /// waiting for.
     #[inline]
     pub fn notify(&self) {
-        self.parker.notify_all();
+        // Waiters that never park need no wake-up (and the fence would be a full `mfence`
+        // without membarrier, which only parking policies register).
+        if self.budget.parks {
+            self.parker.notify_all();
+        }
     }
 }
 
