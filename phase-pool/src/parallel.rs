@@ -67,15 +67,15 @@ impl Scheduled<'_> {
             return;
         }
         let plan = Plan::new(self.schedule, units, workers);
-        // The job owns the plan and copies of the references it needs: a follower finds all of
-        // it in the one small object it is handed, instead of chasing references into the
-        // leader's frame (each line the leader wrote this phase is a cache miss there).
-        let (stop, body) = (&stop, &body);
-        self.pool.phase(&move |worker| {
-            let guard = StopOnUnwind(stop);
+        // The job owns the plan, the stop flag and `body` (which owns what it needs in turn,
+        // down to the caller's closure): a small job travels to the followers on the line that
+        // publishes it, where references into the leader's frames would each cost a follower a
+        // cache miss (the leader wrote them this phase).
+        self.pool.phase(move |worker| {
+            let guard = StopOnUnwind(&stop);
             plan.run(worker, |range| {
                 // Relaxed: see `StopOnUnwind`.
-                !stop.load(Ordering::Relaxed) && body(range, stop)
+                !stop.load(Ordering::Relaxed) && body(range, &stop)
             });
             std::mem::forget(guard);
         });
@@ -89,8 +89,8 @@ impl Scheduled<'_> {
         F: Fn(usize) -> R + Sync,
     {
         let slots = Slots::new(count);
-        // By reference into a `move` job, as in `units_phase`.
-        let (slots_ref, result_of) = (&slots, &result_of);
+        // `result_of` by value, as in `units_phase`.
+        let slots_ref = &slots;
         self.units_phase(count, move |units, stop| {
             for index in units {
                 // Relaxed: see `StopOnUnwind`.
@@ -115,7 +115,7 @@ impl Scheduled<'_> {
         F: Fn(usize, &mut [T]) -> R + Sync,
     {
         let chunks = ChunksMut::new(data, chunk_len);
-        self.results_phase(chunks.count(), |index| {
+        self.results_phase(chunks.count(), move |index| {
             // SAFETY: `results_phase` calls this once per chunk index, on one worker, and
             // `chunks` lives only for this phase.
             let chunk = unsafe { chunks.claim(index) };
@@ -176,7 +176,7 @@ impl Scheduled<'_> {
     {
         let range = indices.into_index_range();
         let start = range.start;
-        self.units_phase(range.len(), |units, _| {
+        self.units_phase(range.len(), move |units, _| {
             units.for_each(|unit| f(start + unit));
             true
         });
@@ -206,7 +206,7 @@ impl Scheduled<'_> {
         let range = indices.into_index_range();
         let (start, end) = (range.start, range.end.max(range.start));
         let count = range.len().div_ceil(chunk_len);
-        let slots = self.results_phase(count, |index| {
+        let slots = self.results_phase(count, move |index| {
             let first = start + index * chunk_len;
             map(first..end.min(first + chunk_len))
         });

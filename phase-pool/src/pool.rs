@@ -149,7 +149,7 @@ impl PhasePool {
 
     /// Runs `job(i)` on every worker `i` and returns when all have finished; resumes the first
     /// panic.
-    pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: &F) {
+    pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: F) {
         if let Err(panic) = self.leader.run(job) {
             if panic.is::<Aborted>() {
                 panic!("a phase was aborted by a worker's panic whose payload was lost");

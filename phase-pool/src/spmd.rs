@@ -528,7 +528,7 @@ impl PhasePool {
         let exchange = unsafe { Exchange::<Entry>::new(barrier.clone()) };
         let mail = Mail::<M>::new(n);
         let results = Slots::new(n);
-        self.phase(&|index| {
+        self.phase(|index| {
             let guard = AbortOnUnwind(&exchange);
             let mut ctx = Ctx::new(index, n, exchange.port(index), &mail);
             let result = f(&mut ctx);

@@ -353,3 +353,63 @@ fn phases_issued_from_one_place_see_their_own_captures() {
         }
     });
 }
+
+/// Counts its drops.
+struct DropProbe<'a>(&'a AtomicUsize);
+
+impl Drop for DropProbe<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_phase_drops_its_closure_once_whatever_its_size() {
+    watchdog(|| {
+        for threads in THREADS {
+            let pool = pool(threads);
+            for step in 0..50u64 {
+                // A small closure travels with the phase's publication, a large one stays on
+                // the caller's stack: both must be called with their own captures and dropped
+                // exactly once, when the phase is over.
+                let drops = AtomicUsize::new(0);
+                let probe = DropProbe(&drops);
+                let sum = pool.map_reduce_index(
+                    8,
+                    1,
+                    0,
+                    move |r| {
+                        let _ = &probe;
+                        step + r.start as u64
+                    },
+                    |a, b| a + b,
+                );
+                assert_eq!(sum, 8 * step + 28);
+                assert_eq!(
+                    drops.load(Ordering::Relaxed),
+                    1,
+                    "small closure, {threads} threads"
+                );
+
+                let probe = DropProbe(&drops);
+                let big = [step; 64];
+                let sum = pool.map_reduce_index(
+                    8,
+                    1,
+                    0,
+                    move |r| {
+                        let _ = &probe;
+                        big[r.start] + big[63]
+                    },
+                    |a, b| a + b,
+                );
+                assert_eq!(sum, 16 * step);
+                assert_eq!(
+                    drops.load(Ordering::Relaxed),
+                    2,
+                    "large closure, {threads} threads"
+                );
+            }
+        }
+    });
+}

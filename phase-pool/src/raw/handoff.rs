@@ -21,6 +21,7 @@
 use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
+use std::mem::{align_of, size_of, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::PoisonError;
 
@@ -79,10 +80,12 @@ impl JobRef {
 }
 
 /// What the leader and the followers share. Each group of fields is on its own cache line, so
-/// that a phase moves one line from the leader to each follower (`start`) and one from each
-/// follower to the leader (its `done`).
+/// that a phase moves the `start` line from the leader to each follower and each follower's
+/// `done` line to the leader, and little else.
 struct Shared {
     start: CachePadded<Start>,
+    /// Where the followers wait for `start.phase` to move.
+    started: CachePadded<Signal>,
     /// `done[i - 1]`: the last phase follower `i` finished. Written only by that follower.
     done: Box<[CachePadded<AtomicU64>]>,
     /// Where the leader waits for the followers' `done`.
@@ -90,7 +93,9 @@ struct Shared {
     failure: CachePadded<Failure>,
 }
 
-/// The leader's publication, read by every follower at the start of every phase.
+/// The leader's publication, read by every follower at the start of every phase: 128 bytes,
+/// the padding's whole span.
+#[repr(C)]
 struct Start {
     /// The number of the last phase published (phases count from 1). Written only by the
     /// leader, after `job`.
@@ -99,9 +104,43 @@ struct Start {
     /// the leader, when every follower has finished the previous phase; read by followers
     /// between seeing `phase` move and storing their `done`.
     job: UnsafeCell<Option<JobRef>>,
-    /// Where the followers wait for `phase` to move (its sleeper count shares the line the
-    /// leader writes anyway, so checking it costs the leader nothing).
-    started: Signal,
+    /// Where a small job itself lives during its phase (`job` then points here), so that a
+    /// follower finds the job's captures on the line it reads `phase` from instead of missing
+    /// on the leader's stack. Accessed under the same rules as `job` (which stands for it in
+    /// the loom model).
+    inline: InlineJob,
+}
+
+// `Start` fills the padding's span and no more (the padding is 128 bytes where it matters;
+// loom's atomics and cells are larger).
+#[cfg(not(lockstep_loom))]
+const _: () = assert!(size_of::<Start>() <= 128);
+
+/// Room for a job of up to `INLINE_WORDS` words.
+struct InlineJob(std::cell::UnsafeCell<MaybeUninit<[usize; INLINE_WORDS]>>);
+
+/// Words of [`InlineJob`]: what is left of 128 bytes after `phase` and `job`.
+const INLINE_WORDS: usize = (128 - 8 - 2 * size_of::<usize>()) / size_of::<usize>();
+
+impl InlineJob {
+    /// Whether a job of type `F` fits.
+    const fn fits<F>() -> bool {
+        size_of::<F>() <= size_of::<[usize; INLINE_WORDS]>()
+            && align_of::<F>() <= align_of::<[usize; INLINE_WORDS]>()
+    }
+
+    /// Moves `job` in and returns where it now lives.
+    ///
+    /// # Safety
+    ///
+    /// `F` [fits](Self::fits), no other thread accesses the buffer until it is published, and
+    /// the job that was there before was dropped or given up.
+    unsafe fn put<F>(&self, job: F) -> *mut F {
+        let place = self.0.get().cast::<F>();
+        // SAFETY: `place` is valid and aligned for an `F` (it fits), and unused (the contract).
+        unsafe { place.write(job) };
+        place
+    }
 }
 
 /// The first panic of the current phase.
@@ -113,9 +152,10 @@ struct Failure {
     panicked: AtomicBool,
 }
 
-// SAFETY: `job` is the only field that is not `Sync`; its accesses are ordered by `phase` and
-// `done` as described on the field and in the module docs, so no two accesses race, and the
-// `JobRef` in it may be used from any thread (see its `Send`/`Sync` impls).
+// SAFETY: `job` and `inline` are the only fields that are not `Sync`; their accesses are
+// ordered by `phase` and `done` as described on the fields and in the module docs, so no two
+// accesses race; the `JobRef` in `job` may be used from any thread (see its `Send`/`Sync`
+// impls), and so may the `F: Sync` in `inline`, which only the leader writes and drops.
 unsafe impl Sync for Shared {}
 // SAFETY: as for `Sync`; every field may be dropped from any thread.
 unsafe impl Send for Shared {}
@@ -168,8 +208,9 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
         start: CachePadded::new(Start {
             phase: AtomicU64::new(0),
             job: UnsafeCell::new(None),
-            started: Signal::new(policy, threads),
+            inline: InlineJob(std::cell::UnsafeCell::new(MaybeUninit::uninit())),
         }),
+        started: CachePadded::new(Signal::new(policy, threads)),
         done: (1..threads)
             .map(|_| CachePadded::new(AtomicU64::new(0)))
             .collect(),
@@ -207,7 +248,7 @@ pub(crate) struct Leader {
 impl Leader {
     /// Runs `job(i)` on every worker `i` (itself as worker 0) and returns once all of them have
     /// finished. Returns the first panic of the phase, if any; the caller resumes it.
-    pub(crate) fn run<F: Fn(usize) + Sync>(&self, job: &F) -> Result<(), Panic> {
+    pub(crate) fn run<F: Fn(usize) + Sync>(&self, job: F) -> Result<(), Panic> {
         assert!(
             !self.in_phase.replace(true),
             "a phase was started from inside a phase of the same pool"
@@ -216,6 +257,18 @@ impl Leader {
         // `job` while followers may still call it: abort instead (never expected: the code in
         // between does not panic, and the job's own panic is caught).
         let guard = AbortOnUnwind;
+        let mut on_stack = None;
+        let mut inline = None;
+        let job: &F = if InlineJob::fits::<F>() {
+            // SAFETY: `F` fits; followers read the buffer only between seeing `phase` move and
+            // storing their `done`, and every follower stored `done` for the previous phase
+            // (whose job, if it was inline, was dropped after that gather).
+            let place = inline.insert(unsafe { self.shared.start.inline.put(job) });
+            // SAFETY: the job was just written there, and is dropped only below.
+            unsafe { &**place }
+        } else {
+            on_stack.insert(job)
+        };
         let phase = self.publish(Some(JobRef::new(job)));
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(0))) {
             self.shared.record(panic);
@@ -223,6 +276,11 @@ impl Leader {
         self.gather(phase);
         core::mem::forget(guard);
         self.in_phase.set(false);
+        if let Some(place) = inline {
+            // SAFETY: every follower is done with the job (the gather), and `job`, the leader's
+            // last reference to it, is not used again.
+            unsafe { place.drop_in_place() };
+        }
         // The gather orders every follower's `record` before this.
         self.shared.take_panic().map_or(Ok(()), Err)
     }
@@ -246,7 +304,7 @@ impl Leader {
         // Release: publishes `job` and everything the leader wrote for the phase (its data,
         // plan and slots) to the followers that load this value with Acquire.
         start.phase.store(phase, Ordering::Release);
-        start.started.notify();
+        self.shared.started.notify();
         phase
     }
 
@@ -283,7 +341,7 @@ impl Follower {
         let mut seen = 0;
         loop {
             // Acquire: pairs with the leader's Release store in `publish`.
-            seen = start.started.wait_until(|| {
+            seen = self.shared.started.wait_until(|| {
                 let phase = start.phase.load(Ordering::Acquire);
                 (phase != seen).then_some(phase)
             });
