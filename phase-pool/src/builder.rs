@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use barrier_core::{Barrier, Placement, WaitPolicy};
+use barrier_core::{Algorithm, Barrier, Placement, WaitPolicy};
 
 use crate::error::BuildError;
 use crate::pool::PhasePool;
@@ -41,6 +41,7 @@ pub struct PhasePoolBuilder {
     threads: Option<usize>,
     placement: Option<Placement>,
     wait_policy: Option<WaitPolicy>,
+    barrier_algorithm: Algorithm,
     schedule: Schedule,
     thread_name: Option<ThreadName>,
     stack_size: Option<usize>,
@@ -53,6 +54,7 @@ impl PhasePoolBuilder {
             threads: None,
             placement: None,
             wait_policy: None,
+            barrier_algorithm: Algorithm::Auto,
             schedule: Schedule::default(),
             thread_name: None,
             stack_size: None,
@@ -142,6 +144,42 @@ impl PhasePoolBuilder {
     /// ```
     pub fn wait_policy(mut self, policy: WaitPolicy) -> PhasePoolBuilder {
         self.wait_policy = Some(policy);
+        self
+    }
+
+    /// The algorithm of the barrier behind the collectives of SPMD runs ([`Ctx::sync`],
+    /// [`Ctx::reduce`], ...; see [`PhasePool::run`]); default [`Algorithm::Auto`], which picks
+    /// by team size and usable cores. Every worker waits through its own seat of it, so every
+    /// algorithm is available (a data-parallel phase does not use it).
+    ///
+    /// [`Ctx::sync`]: crate::Ctx::sync
+    /// [`Ctx::reduce`]: crate::Ctx::reduce
+    ///
+    /// # Errors
+    ///
+    /// An invalid algorithm (a tree with `fan_in < 2`) makes [`build`](Self::build) fail with
+    /// [`BuildError::Barrier`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::{Algorithm, BuildError, PhasePool};
+    ///
+    /// let pool = PhasePool::builder()
+    ///     .threads(3)
+    ///     .barrier_algorithm(Algorithm::Dissemination)
+    ///     .build()?;
+    /// assert_eq!(pool.run(|ctx| ctx.reduce(ctx.index(), |a, b| a + b)), [3, 3, 3]);
+    ///
+    /// let error = PhasePool::builder()
+    ///     .barrier_algorithm(Algorithm::Tree { fan_in: 1 })
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(error, BuildError::Barrier(_)));
+    /// # Ok::<(), BuildError>(())
+    /// ```
+    pub fn barrier_algorithm(mut self, algorithm: Algorithm) -> PhasePoolBuilder {
+        self.barrier_algorithm = algorithm;
         self
     }
 
@@ -238,7 +276,12 @@ impl PhasePoolBuilder {
             Some(policy) => policy,
             None => WaitPolicy::from_env()?.unwrap_or_default(),
         };
-        let collective = Barrier::builder(threads).wait_policy(policy).build()?;
+        // Seated: worker `i` always waits through seat `i`, so any algorithm works (`Auto`
+        // picks central for small teams, a tree or dissemination for larger ones).
+        let collective = Barrier::builder(threads)
+            .algorithm(self.barrier_algorithm)
+            .wait_policy(policy)
+            .build_seated()?;
         let cores = placement.assign(threads, &topology::usable_cores());
         if self.pin_caller {
             if let Some(core) = cores[0] {
@@ -308,6 +351,7 @@ impl fmt::Debug for PhasePoolBuilder {
             .field("threads", &self.threads)
             .field("placement", &self.placement)
             .field("wait_policy", &self.wait_policy)
+            .field("barrier_algorithm", &self.barrier_algorithm)
             .field("schedule", &self.schedule)
             .field("thread_name", &self.thread_name.as_ref().map(|_| ".."))
             .field("stack_size", &self.stack_size)

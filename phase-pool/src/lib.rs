@@ -66,8 +66,8 @@ mod spmd;
 mod sync;
 mod topology;
 
-pub use barrier_core::Placement;
 pub use barrier_core::WaitPolicy;
+pub use barrier_core::{Algorithm, Placement};
 pub use builder::PhasePoolBuilder;
 pub use error::BuildError;
 pub use grid::{Grid2, GridView};

@@ -3,9 +3,10 @@
 use std::fmt;
 use std::panic::resume_unwind;
 
-use barrier_core::{Barrier, WaitPolicy};
+use barrier_core::{Barrier, Seat, WaitPolicy};
 
 use crate::builder::PhasePoolBuilder;
+use crate::raw::exchange::SeatCell;
 use crate::raw::handoff::{Aborted, Leader};
 use crate::schedule::{Schedule, Scheduled};
 use crate::sync::thread::JoinHandle;
@@ -52,8 +53,10 @@ use crate::sync::thread::JoinHandle;
 /// ```
 pub struct PhasePool {
     leader: Leader,
-    /// The barrier of SPMD collectives (`n` parties); see `raw/exchange.rs`.
+    /// The seated barrier of SPMD collectives (`n` parties) and its seats, seat `i` for worker
+    /// `i`; see `raw/exchange.rs`.
     collective: Barrier,
+    collective_seats: Box<[SeatCell]>,
     workers: Vec<JoinHandle<()>>,
     schedule: Schedule,
     policy: WaitPolicy,
@@ -82,7 +85,7 @@ impl PhasePool {
 
     pub(crate) fn from_parts(
         leader: Leader,
-        collective: Barrier,
+        (collective, collective_seats): (Barrier, Vec<Seat>),
         workers: Vec<JoinHandle<()>>,
         schedule: Schedule,
         policy: WaitPolicy,
@@ -91,6 +94,7 @@ impl PhasePool {
         PhasePool {
             leader,
             collective,
+            collective_seats: collective_seats.into_iter().map(SeatCell::new).collect(),
             workers,
             schedule,
             policy,
@@ -98,9 +102,10 @@ impl PhasePool {
         }
     }
 
-    /// The barrier of SPMD collectives; see `raw/exchange.rs` for who may wait on it.
-    pub(crate) fn collective_barrier(&self) -> &Barrier {
-        &self.collective
+    /// The barrier of SPMD collectives and its seats; see `raw/exchange.rs` for who may wait
+    /// on it.
+    pub(crate) fn collective(&self) -> (&Barrier, &[SeatCell]) {
+        (&self.collective, &self.collective_seats)
     }
 
     /// The number of workers, the calling thread (worker 0) included.

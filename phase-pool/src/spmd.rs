@@ -56,7 +56,7 @@ impl<M> Mail<M> {
 }
 
 /// Aborts the exchange if the worker's closure unwinds, so the others leave their collectives.
-struct AbortOnUnwind<'a>(&'a Exchange<Entry>);
+struct AbortOnUnwind<'a>(&'a Exchange<'a, Entry>);
 
 impl Drop for AbortOnUnwind<'_> {
     fn drop(&mut self) {
@@ -517,15 +517,15 @@ impl PhasePool {
         F: Fn(&mut Ctx<'_, M>) -> R + Sync,
     {
         let n = self.num_threads();
-        let barrier = self.collective_barrier();
+        let (barrier, seats) = self.collective();
         // A run that panicked left the barrier broken; nobody waits on it between runs.
         if barrier.is_broken() {
             barrier.reset();
         }
-        // SAFETY: the collective barrier is only waited on through the exchange of a run, and
-        // runs never overlap: the pool is not `Sync` and the leader refuses a nested phase. The
-        // previous run's phase ended (all its waits returned) before this call.
-        let exchange = unsafe { Exchange::<Entry>::new(barrier.clone()) };
+        // SAFETY: the collective barrier and its seats are only used through the exchange of a
+        // run, and runs never overlap: the pool is not `Sync` and the leader refuses a nested
+        // phase. The previous run's phase ended (all its waits returned) before this call.
+        let exchange = unsafe { Exchange::<Entry>::new(barrier, seats) };
         let mail = Mail::<M>::new(n);
         let results = Slots::new(n);
         self.phase(|index| {

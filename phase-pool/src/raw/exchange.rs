@@ -6,13 +6,14 @@
 //! `k + 1` wait returned `Ok`, which needed every other worker to arrive at round `k + 1`, and a
 //! worker arrives there only after it dropped its view of round `k` (the view borrows its
 //! [`Port`] mutably). A broken barrier never releases anyone again, and a port whose wait failed
-//! refuses further rounds, so no read can overlap a write. The barrier is the pool's, reused
-//! (and reset when a run broke it) from one run to the next; [`Exchange::new`]'s contract keeps
-//! every other waiter away while an exchange uses it.
+//! refuses further rounds, so no read can overlap a write. The barrier is the pool's, a seated
+//! one (worker `i` always waits through seat `i`, so `Algorithm::Auto` can pick a tree or
+//! dissemination for larger teams), reused (and reset when a run broke it) from one run to the
+//! next; [`Exchange::new`]'s contract keeps every other waiter away while an exchange uses it.
 
 use std::fmt;
 
-use barrier_core::Barrier;
+use barrier_core::{Barrier, Seat};
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicBool, Ordering, UnsafeCell};
@@ -24,9 +25,41 @@ pub(crate) struct Broken;
 /// One worker's entry of one parity, on its own cache line.
 type Slot<E> = CachePadded<UnsafeCell<Option<E>>>;
 
+/// One seat of the collective barrier, kept by the pool between runs and lent to the port of
+/// its worker during each run.
+pub(crate) struct SeatCell(Seat);
+
+// SAFETY: a `Seat` may move between threads (`Send`) but not be shared (`!Sync`); `get`'s
+// contract keeps one thread at a time on it, each use ordered after the previous one.
+unsafe impl Sync for SeatCell {}
+
+impl SeatCell {
+    pub(crate) fn new(seat: Seat) -> SeatCell {
+        SeatCell(seat)
+    }
+
+    /// The seat.
+    ///
+    /// # Safety
+    ///
+    /// While the reference lives no other thread uses this seat, and every earlier use by
+    /// another thread happens before this call.
+    unsafe fn get(&self) -> &Seat {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SeatCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SeatCell").field(&self.0.index()).finish()
+    }
+}
+
 /// Per-worker, double-buffered entries for `n` workers and the barrier that separates rounds.
-pub(crate) struct Exchange<E> {
-    barrier: Barrier,
+pub(crate) struct Exchange<'s, E> {
+    barrier: &'s Barrier,
+    /// The barrier's seats, `seats[i]` for worker `i`'s port.
+    seats: &'s [SeatCell],
     /// `slots[parity][worker]`, each on its own cache line.
     slots: [Box<[Slot<E>]>; 2],
     /// Whether the port of each worker was handed out (at most once per exchange).
@@ -36,19 +69,21 @@ pub(crate) struct Exchange<E> {
 // SAFETY: entries are written by their owner and read through shared references by every
 // worker (`E: Sync`), and dropped by whichever thread overwrites or drops them (`E: Send`).
 // Accesses never overlap, as the module docs show.
-unsafe impl<E: Send + Sync> Sync for Exchange<E> {}
+unsafe impl<E: Send + Sync> Sync for Exchange<'_, E> {}
 
-impl<E> Exchange<E> {
-    /// An exchange for `barrier.parties()` workers, separating rounds with `barrier`.
+impl<'s, E> Exchange<'s, E> {
+    /// An exchange for `barrier.parties()` workers, separating rounds with `barrier`, whose
+    /// seats are `seats` (`seats[i].index() == i`).
     ///
     /// # Safety
     ///
-    /// While the exchange lives, no thread waits on `barrier` (or a clone of it) other than
-    /// through this exchange's ports, and when it is created nobody is waiting on it (a
-    /// previous exchange over the same barrier is over: all its waits returned and happened
+    /// While the exchange lives, no thread waits on `barrier` other than through this
+    /// exchange's ports, and when it is created nobody is waiting on it and nobody uses a seat
+    /// (a previous exchange over the same barrier is over: all its waits returned and happened
     /// before this call).
-    pub(crate) unsafe fn new(barrier: Barrier) -> Exchange<E> {
+    pub(crate) unsafe fn new(barrier: &'s Barrier, seats: &'s [SeatCell]) -> Exchange<'s, E> {
         let n = barrier.parties();
+        assert_eq!(seats.len(), n, "one seat per party");
         let slots = || {
             (0..n)
                 .map(|_| CachePadded::new(UnsafeCell::new(None)))
@@ -56,6 +91,7 @@ impl<E> Exchange<E> {
         };
         Exchange {
             barrier,
+            seats,
             slots: [slots(), slots()],
             claimed: (0..n).map(|_| AtomicBool::new(false)).collect(),
         }
@@ -73,8 +109,13 @@ impl<E> Exchange<E> {
             !taken,
             "the exchange port of worker {index} was already handed out"
         );
+        // SAFETY: only this port, handed out once per exchange, uses seat `index` while the
+        // exchange lives, and earlier users were done before the exchange was created
+        // (`new`'s contract).
+        let seat = unsafe { self.seats[index].get() };
         Port {
             exchange: self,
+            seat,
             index,
             round: 0,
             poisoned: false,
@@ -89,7 +130,9 @@ impl<E> Exchange<E> {
 
 /// Worker `index`'s access to an [`Exchange`].
 pub(crate) struct Port<'a, E> {
-    exchange: &'a Exchange<E>,
+    exchange: &'a Exchange<'a, E>,
+    /// Seat `index` of the exchange's barrier.
+    seat: &'a Seat,
     index: usize,
     round: u64,
     poisoned: bool,
@@ -126,7 +169,7 @@ impl<E> Port<'_, E> {
             *slot = Some(make(old));
         });
         // The barrier's happens-before edge publishes the write above to every reader.
-        match self.exchange.barrier.wait() {
+        match self.seat.wait() {
             Ok(_) => {
                 self.round += 1;
                 Ok(Round { slots })
@@ -160,7 +203,7 @@ impl<'p, E> Round<'p, E> {
     }
 }
 
-impl<E> fmt::Debug for Exchange<E> {
+impl<E> fmt::Debug for Exchange<'_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exchange")
             .field("barrier", &self.barrier)
@@ -181,22 +224,26 @@ impl<E> fmt::Debug for Port<'_, E> {
 mod tests {
     use super::*;
 
-    fn new_exchange(n: usize) -> Exchange<usize> {
-        // SAFETY: a fresh barrier that only this exchange uses.
-        unsafe { Exchange::new(Barrier::new(n)) }
+    fn seated(n: usize) -> (Barrier, Vec<SeatCell>) {
+        let (barrier, seats) = Barrier::builder(n).build_seated().unwrap();
+        (barrier, seats.into_iter().map(SeatCell::new).collect())
     }
 
     #[test]
     #[should_panic(expected = "already handed out")]
     fn a_port_is_handed_out_once() {
-        let exchange = new_exchange(2);
+        let (barrier, seats) = seated(2);
+        // SAFETY: a fresh barrier that only this exchange uses.
+        let exchange = unsafe { Exchange::<usize>::new(&barrier, &seats) };
         let _first = exchange.port(0);
         let _second = exchange.port(0);
     }
 
     #[test]
     fn rounds_see_every_entry_and_a_broken_port_stays_broken() {
-        let exchange = new_exchange(2);
+        let (barrier, seats) = seated(2);
+        // SAFETY: a fresh barrier that only this exchange uses.
+        let exchange = unsafe { Exchange::new(&barrier, &seats) };
         std::thread::scope(|s| {
             for me in 0..2 {
                 let exchange = &exchange;
@@ -212,7 +259,9 @@ mod tests {
                 });
             }
         });
-        let single = new_exchange(1);
+        let (barrier, seats) = seated(1);
+        // SAFETY: as above.
+        let single = unsafe { Exchange::new(&barrier, &seats) };
         let mut port = single.port(0);
         assert_eq!(*port.exchange(7).unwrap().get(0), 7);
         single.abort();
