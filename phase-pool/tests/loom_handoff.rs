@@ -1,6 +1,6 @@
-//! A loom model of the phase hand-off: the shipped `PhasePool` (with barrier-core's barrier and
-//! both crates' `sync.rs` shims on loom) with two workers, through build, one phase that
-//! publishes a job, runs it on both workers, folds their partial results and releases the
+//! Loom models of the phase hand-off: the shipped `PhasePool` (with barrier-core's `Signal` and
+//! both crates' `sync.rs` shims on loom) with two and three workers, through build, one phase
+//! that publishes a job, runs it on every worker, folds their partial results and releases the
 //! borrowed data, a second phase (whose publication must not race the first one's reads), and
 //! shut-down.
 //!
@@ -12,7 +12,8 @@
 //! and the result slots (both are loom `UnsafeCell`s under this cfg), deadlocks and lost
 //! wake-ups in the hand-off (its `Signal`s park under both policies), and the final values.
 //! Weakening either Release store of the hand-off (`phase`, `done`) or dropping the followers'
-//! notify of the leader makes both models fail.
+//! notify of the leader makes the two-worker models fail; a gather that skips the second
+//! follower makes the three-worker model fail.
 
 #![cfg(lockstep_loom)]
 
@@ -21,18 +22,25 @@ use phase_pool::{PhasePool, Placement, Schedule, WaitPolicy};
 fn model(policy: WaitPolicy) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
-    builder.check(move || {
+    builder.check(move || two_phases(policy, 2));
+}
+
+/// Builds a pool of `threads` workers (2 or 3), runs two phases over borrowed data and drops
+/// the pool.
+fn two_phases(policy: WaitPolicy, threads: usize) {
+    {
         let pool = PhasePool::builder()
-            .threads(2)
+            .threads(threads)
             .placement(Placement::None)
             .wait_policy(policy)
             .build()
             .unwrap();
         // Borrowed, non-'static data: each worker owns one chunk (static schedule) and returns a
         // partial; the leader folds them after the gather.
-        let mut data = [1u64, 2];
+        let mut data = [1u64, 2, 3];
+        let data = &mut data[..threads];
         let sum = pool.with_schedule(Schedule::Static).map_reduce_chunks_mut(
-            &mut data,
+            data,
             1,
             0,
             |_, chunk| {
@@ -41,14 +49,15 @@ fn model(policy: WaitPolicy) {
             },
             |a, b| a + b,
         );
-        assert_eq!(sum, 30);
-        assert_eq!(data, [10, 20]);
+        let expected: u64 = (1..=threads as u64).map(|x| x * 10).sum();
+        assert_eq!(sum, expected);
+        assert_eq!(data[threads - 1], 10 * threads as u64);
         // A second phase: its publication must not race the first phase's reads of the job
         // slot (the release edge), and its results must see the first phase's writes.
-        let sum = pool.map_reduce_index(2, 1, 0, |r| data[r.start], |a, b| a + b);
-        assert_eq!(sum, 30);
+        let sum = pool.map_reduce_index(threads, 1, 0, |r| data[r.start], |a, b| a + b);
+        assert_eq!(sum, expected);
         drop(pool);
-    });
+    }
 }
 
 #[test]
@@ -59,4 +68,13 @@ fn handoff_publish_run_fold_release_park() {
 #[test]
 fn handoff_publish_run_fold_release_adaptive() {
     model(WaitPolicy::Adaptive);
+}
+
+/// Three workers: the leader gathers two `done` flags, and two followers wake from one
+/// publication. A lower preemption bound keeps the state space small enough.
+#[test]
+fn handoff_with_three_workers_park() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| two_phases(WaitPolicy::Park, 3));
 }
