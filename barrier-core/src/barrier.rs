@@ -285,6 +285,13 @@ impl Barrier {
         joinable.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"))
     }
 
+    /// How many times a waiter may poll in a tight loop before [`wait_for_state`](Self::wait_for_state)
+    /// (see `Budget::inline_polls`).
+    #[inline]
+    pub(crate) fn inline_polls(&self) -> u32 {
+        self.shared.budget.inline_polls()
+    }
+
     /// Waits (spin, yield, park) until `ready` maps the state to `Some`, or `deadline` passes.
     pub(crate) fn wait_for_state<T>(
         &self,

@@ -12,7 +12,7 @@ use crate::barrier::{broken, Barrier, Mode};
 use crate::error::{BrokenBarrierError, BrokenCause};
 use crate::seated::{record_failure, Seated};
 use crate::state::{Phase, State};
-use crate::sync::Ordering;
+use crate::sync::{spin_loop, Ordering};
 use crate::topology;
 use crate::wait::{deadline_after, TimedOut};
 
@@ -237,6 +237,14 @@ impl Seat {
                         if flag.load(Ordering::Acquire) >= signal {
                             return true;
                         }
+                        // Then a few more times in a tight loop (a failure is seen by the
+                        // general wait below, these few polls later).
+                        for _ in 0..self.barrier.inline_polls() {
+                            spin_loop();
+                            if flag.load(Ordering::Acquire) >= signal {
+                                return true;
+                            }
+                        }
                         let poll = |state: State| {
                             if flag.load(Ordering::Acquire) >= signal {
                                 Some(true)
@@ -262,9 +270,17 @@ impl Seat {
         if completes {
             return self.complete(seated, generation);
         }
-        if let Some(completer) = seated.poll_release(generation) {
-            self.generation.set(generation + 1);
-            return Ok(Seated::index(self.index, completer, parties));
+        // As for a dissemination flag: once, then a few times in a tight loop.
+        let mut inline_polls = 0..self.barrier.inline_polls();
+        loop {
+            if let Some(completer) = seated.poll_release(generation) {
+                self.generation.set(generation + 1);
+                return Ok(Seated::index(self.index, completer, parties));
+            }
+            if inline_polls.next().is_none() {
+                break;
+            }
+            spin_loop();
         }
         let mut deadline = deadline;
         let poll = |state: State| match seated.poll_release(generation) {

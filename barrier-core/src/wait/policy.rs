@@ -143,7 +143,24 @@ pub(crate) struct Budget {
     pub(crate) parks: bool,
 }
 
+/// Polls a waiter that owns its core makes in line before the general wait loop (see
+/// [`Budget::inline_polls`]).
+const INLINE_POLLS: u32 = 64;
+
 impl Budget {
+    /// How many times a waiter may poll its flag in a tight loop before entering the general
+    /// wait (`wait_until`, which also watches the state word and the clock, and yields and
+    /// parks): a partner at a busy barrier usually answers within a few cache-line hand-offs,
+    /// and a tight loop notices the answer sooner. Only for a spin stage measured in time (the
+    /// thread owns a core); none when the waiter should yield or park soon (oversubscribed,
+    /// `Park`, and under loom, which explores the general loop).
+    pub(crate) fn inline_polls(self) -> u32 {
+        match self.spin {
+            SpinLimit::Time(_) => INLINE_POLLS,
+            SpinLimit::Iterations(_) => 0,
+        }
+    }
+
     /// The budget of `policy` for a barrier of `parties` threads in a process that may use
     /// `cores` cores.
     pub(crate) fn new(policy: WaitPolicy, parties: usize, cores: usize) -> Budget {
@@ -232,5 +249,20 @@ mod tests {
             Budget::new(WaitPolicy::Park, 2, 2).spin,
             SpinLimit::Iterations(0)
         );
+    }
+
+    #[test]
+    fn only_waiters_that_own_a_core_poll_in_line() {
+        assert_eq!(
+            Budget::new(WaitPolicy::Adaptive, 2, 2).inline_polls(),
+            INLINE_POLLS
+        );
+        assert_eq!(
+            Budget::new(WaitPolicy::Spin, 2, 2).inline_polls(),
+            INLINE_POLLS
+        );
+        assert_eq!(Budget::new(WaitPolicy::Adaptive, 16, 2).inline_polls(), 0);
+        assert_eq!(Budget::new(WaitPolicy::Spin, 16, 2).inline_polls(), 0);
+        assert_eq!(Budget::new(WaitPolicy::Park, 2, 2).inline_polls(), 0);
     }
 }
