@@ -8,6 +8,7 @@ use crate::error::BuildError;
 use crate::pool::PhasePool;
 use crate::raw::handoff::handoff;
 use crate::schedule::Schedule;
+use crate::spmd::Collectives;
 use crate::sync::thread;
 use crate::topology;
 
@@ -278,7 +279,7 @@ impl PhasePoolBuilder {
         };
         // Seated: worker `i` always waits through seat `i`, so any algorithm works (`Auto`
         // picks central for small teams, a tree or dissemination for larger ones).
-        let collective = Barrier::builder(threads)
+        let (barrier, seats) = Barrier::builder(threads)
             .algorithm(self.barrier_algorithm)
             .wait_policy(policy)
             .build_seated()?;
@@ -336,7 +337,7 @@ impl PhasePoolBuilder {
         }
         Ok(PhasePool::from_parts(
             leader,
-            collective,
+            Collectives::new(barrier, seats),
             workers,
             self.schedule,
             policy,

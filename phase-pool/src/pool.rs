@@ -3,12 +3,12 @@
 use std::fmt;
 use std::panic::resume_unwind;
 
-use barrier_core::{Barrier, Seat, WaitPolicy};
+use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
-use crate::raw::exchange::SeatCell;
 use crate::raw::handoff::{Aborted, Leader};
 use crate::schedule::{Schedule, Scheduled};
+use crate::spmd::Collectives;
 use crate::sync::thread::JoinHandle;
 
 /// A persistent team of workers that runs bulk-synchronous phases.
@@ -53,10 +53,9 @@ use crate::sync::thread::JoinHandle;
 /// ```
 pub struct PhasePool {
     leader: Leader,
-    /// The seated barrier of SPMD collectives (`n` parties) and its seats, seat `i` for worker
-    /// `i`; see `raw/exchange.rs`.
-    collective: Barrier,
-    collective_seats: Box<[SeatCell]>,
+    /// What SPMD runs keep between runs: the seated barrier of their collectives (`n` parties;
+    /// worker `i` waits through seat `i`) and its exchange; see `raw/exchange.rs`.
+    collectives: Collectives,
     workers: Vec<JoinHandle<()>>,
     schedule: Schedule,
     policy: WaitPolicy,
@@ -85,7 +84,7 @@ impl PhasePool {
 
     pub(crate) fn from_parts(
         leader: Leader,
-        (collective, collective_seats): (Barrier, Vec<Seat>),
+        collectives: Collectives,
         workers: Vec<JoinHandle<()>>,
         schedule: Schedule,
         policy: WaitPolicy,
@@ -93,8 +92,7 @@ impl PhasePool {
     ) -> PhasePool {
         PhasePool {
             leader,
-            collective,
-            collective_seats: collective_seats.into_iter().map(SeatCell::new).collect(),
+            collectives,
             workers,
             schedule,
             policy,
@@ -102,10 +100,9 @@ impl PhasePool {
         }
     }
 
-    /// The barrier of SPMD collectives and its seats; see `raw/exchange.rs` for who may wait
-    /// on it.
-    pub(crate) fn collective(&self) -> (&Barrier, &[SeatCell]) {
-        (&self.collective, &self.collective_seats)
+    /// What SPMD runs keep between runs.
+    pub(crate) fn collectives(&self) -> &Collectives {
+        &self.collectives
     }
 
     /// The number of workers, the calling thread (worker 0) included.

@@ -2,10 +2,14 @@
 //! messages.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::ops::Range;
 use std::panic::resume_unwind;
+use std::sync::OnceLock;
 use std::sync::PoisonError;
+
+use barrier_core::{Barrier, Seat};
 
 use crate::pool::PhasePool;
 use crate::raw::exchange::{Broken, Exchange, Port, Round};
@@ -42,21 +46,66 @@ struct Entry {
 /// each `sync`. A sender fills its boxes of parity `s % 2` before the barrier of sync `s`, the
 /// receiver empties them after it; the sender touches that parity again only at sync `s + 2`,
 /// after the barrier of sync `s + 1`, which the receiver reaches only once it has emptied them.
+///
+/// The boxes are made by the first sender of the run: a run that sends no messages allocates
+/// none. A receiver looks at boxes only after a sync whose round says that someone sent, so
+/// they exist by then (made before that sender's arrival at the barrier).
 struct Mail<M> {
-    boxes: [Box<[Mutex<Vec<M>>]>; 2],
+    n: usize,
+    boxes: OnceLock<[MailBoxes<M>; 2]>,
 }
+
+/// The `n * n` boxes of one parity.
+type MailBoxes<M> = Box<[Mutex<Vec<M>>]>;
 
 impl<M> Mail<M> {
     fn new(n: usize) -> Mail<M> {
-        let boxes = || (0..n * n).map(|_| Mutex::new(Vec::new())).collect();
         Mail {
-            boxes: [boxes(), boxes()],
+            n,
+            boxes: OnceLock::new(),
+        }
+    }
+
+    /// The boxes of `parity`.
+    fn boxes(&self, parity: usize) -> &[Mutex<Vec<M>>] {
+        let n = self.n;
+        let boxes = || (0..n * n).map(|_| Mutex::new(Vec::new())).collect();
+        &self.boxes.get_or_init(|| [boxes(), boxes()])[parity]
+    }
+}
+
+/// What SPMD runs keep from one run to the next: the exchange of collective entries (its
+/// seated barrier, seats and slots), so that a run allocates none of it.
+pub(crate) struct Collectives {
+    exchange: Exchange<Entry>,
+    /// Runs started so far (the number of the current or last one).
+    runs: Cell<u64>,
+}
+
+impl Collectives {
+    /// The collectives of a team waiting on `barrier` through `seats`, of which it takes the
+    /// only handles.
+    pub(crate) fn new(barrier: Barrier, seats: Vec<Seat>) -> Collectives {
+        Collectives {
+            // SAFETY: the builder built `barrier` for us and kept no other handle, and nobody
+            // waits on it yet.
+            exchange: unsafe { Exchange::new(barrier, seats) },
+            runs: Cell::new(0),
         }
     }
 }
 
+impl fmt::Debug for Collectives {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collectives")
+            .field("exchange", &self.exchange)
+            .field("runs", &self.runs.get())
+            .finish()
+    }
+}
+
 /// Aborts the exchange if the worker's closure unwinds, so the others leave their collectives.
-struct AbortOnUnwind<'a>(&'a Exchange<'a, Entry>);
+struct AbortOnUnwind<'a>(&'a Exchange<Entry>);
 
 impl Drop for AbortOnUnwind<'_> {
     fn drop(&mut self) {
@@ -109,7 +158,7 @@ pub struct Ctx<'a, M = ()> {
     threads: usize,
     port: Port<'a, Entry>,
     mail: &'a Mail<M>,
-    /// Messages queued since the last sync, by destination.
+    /// Messages queued since the last sync, by destination (empty until the first `send`).
     outbox: Vec<Vec<M>>,
     /// Messages delivered by the last sync.
     inbox: Vec<M>,
@@ -118,13 +167,13 @@ pub struct Ctx<'a, M = ()> {
 
 impl<'a, M> Ctx<'a, M> {
     fn new(index: usize, threads: usize, port: Port<'a, Entry>, mail: &'a Mail<M>) -> Self {
-        let outbox = (0..threads).map(|_| Vec::new()).collect();
         Ctx {
             index,
             threads,
             port,
             mail,
-            outbox,
+            // Made by the first `send`: a worker that sends nothing allocates nothing.
+            outbox: Vec::new(),
             inbox: Vec::new(),
             syncs: 0,
         }
@@ -204,12 +253,11 @@ impl<'a, M> Ctx<'a, M> {
         let me = self.index;
         let parity = (self.syncs % 2) as usize;
         let mail = self.mail;
-        let boxes = &mail.boxes[parity];
         let mut sent = false;
         for (to, queued) in self.outbox.iter_mut().enumerate() {
             if !queued.is_empty() {
                 sent = true;
-                let mut slot = boxes[me * n + to]
+                let mut slot = mail.boxes(parity)[me * n + to]
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
                 slot.append(queued);
@@ -219,7 +267,7 @@ impl<'a, M> Ctx<'a, M> {
         let senders: Vec<usize> = (0..n).filter(|&from| round.get(from).sent).collect();
         self.inbox.clear();
         for from in senders {
-            let mut slot = boxes[from * n + me]
+            let mut slot = mail.boxes(parity)[from * n + me]
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             self.inbox.append(&mut slot);
@@ -354,6 +402,9 @@ impl<'a, M> Ctx<'a, M> {
             "send to worker {to}: the run has {} workers",
             self.threads
         );
+        if self.outbox.is_empty() {
+            self.outbox.resize_with(self.threads, Vec::new);
+        }
         self.outbox[to].push(message);
     }
 
@@ -517,20 +568,20 @@ impl PhasePool {
         F: Fn(&mut Ctx<'_, M>) -> R + Sync,
     {
         let n = self.num_threads();
-        let (barrier, seats) = self.collective();
-        // A run that panicked left the barrier broken; nobody waits on it between runs.
-        if barrier.is_broken() {
-            barrier.reset();
-        }
-        // SAFETY: the collective barrier and its seats are only used through the exchange of a
-        // run, and runs never overlap: the pool is not `Sync` and the leader refuses a nested
-        // phase. The previous run's phase ended (all its waits returned) before this call.
-        let exchange = unsafe { Exchange::<Entry>::new(barrier, seats) };
+        let Collectives { exchange, runs } = self.collectives();
+        let run = runs.get() + 1;
+        runs.set(run);
+        // SAFETY: runs never overlap (the pool is not `Sync` and the leader refuses a nested
+        // phase), and the previous run's phase ended, so its ports and their uses happen before
+        // this call (and, through this phase's publication, before the ports taken below).
+        unsafe { exchange.begin() };
         let mail = Mail::<M>::new(n);
         let results = Slots::new(n);
         self.phase(|index| {
-            let guard = AbortOnUnwind(&exchange);
-            let mut ctx = Ctx::new(index, n, exchange.port(index), &mail);
+            let guard = AbortOnUnwind(exchange);
+            // SAFETY: as for `begin` above; this run numbers its ports `run`.
+            let port = unsafe { exchange.port(index, run) };
+            let mut ctx = Ctx::new(index, n, port, &mail);
             let result = f(&mut ctx);
             ctx.finish();
             // SAFETY: worker `index` runs this closure once per phase, so it is the only

@@ -6,17 +6,20 @@
 //! `k + 1` wait returned `Ok`, which needed every other worker to arrive at round `k + 1`, and a
 //! worker arrives there only after it dropped its view of round `k` (the view borrows its
 //! [`Port`] mutably). A broken barrier never releases anyone again, and a port whose wait failed
-//! refuses further rounds, so no read can overlap a write. The barrier is the pool's, a seated
-//! one (worker `i` always waits through seat `i`, so `Algorithm::Auto` can pick a tree or
-//! dissemination for larger teams), reused (and reset when a run broke it) from one run to the
-//! next; [`Exchange::new`]'s contract keeps every other waiter away while an exchange uses it.
+//! refuses further rounds, so no read can overlap a write.
+//!
+//! The pool keeps one exchange for all its SPMD runs: its barrier is a seated one (worker `i`
+//! always waits through seat `i`, so `Algorithm::Auto` can pick a tree or dissemination for
+//! larger teams), reset when a run broke it, and its slots keep the last entries of the previous
+//! run, whose boxes the next run reuses. Runs never overlap ([`Exchange::port`]'s contract), so
+//! a run's first round finds every slot read for the last time by the previous run.
 
 use std::fmt;
 
 use barrier_core::{Barrier, Seat};
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicBool, Ordering, UnsafeCell};
+use crate::sync::{AtomicU64, Ordering, UnsafeCell};
 
 /// The barrier of an exchange broke (a worker panicked): the round did not complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,19 +28,15 @@ pub(crate) struct Broken;
 /// One worker's entry of one parity, on its own cache line.
 type Slot<E> = CachePadded<UnsafeCell<Option<E>>>;
 
-/// One seat of the collective barrier, kept by the pool between runs and lent to the port of
-/// its worker during each run.
-pub(crate) struct SeatCell(Seat);
+/// One seat of the exchange's barrier, kept between runs and lent to the port of its worker
+/// during each run.
+struct SeatCell(Seat);
 
 // SAFETY: a `Seat` may move between threads (`Send`) but not be shared (`!Sync`); `get`'s
 // contract keeps one thread at a time on it, each use ordered after the previous one.
 unsafe impl Sync for SeatCell {}
 
 impl SeatCell {
-    pub(crate) fn new(seat: Seat) -> SeatCell {
-        SeatCell(seat)
-    }
-
     /// The seat.
     ///
     /// # Safety
@@ -56,32 +55,31 @@ impl fmt::Debug for SeatCell {
 }
 
 /// Per-worker, double-buffered entries for `n` workers and the barrier that separates rounds.
-pub(crate) struct Exchange<'s, E> {
-    barrier: &'s Barrier,
+pub(crate) struct Exchange<E> {
+    /// The only handle of the barrier outside its seats.
+    barrier: Barrier,
     /// The barrier's seats, `seats[i]` for worker `i`'s port.
-    seats: &'s [SeatCell],
+    seats: Box<[SeatCell]>,
     /// `slots[parity][worker]`, each on its own cache line.
     slots: [Box<[Slot<E>]>; 2],
-    /// Whether the port of each worker was handed out (at most once per exchange).
-    claimed: Box<[AtomicBool]>,
+    /// The last run in which the port of each worker was handed out (at most once per run).
+    claimed: Box<[AtomicU64]>,
 }
 
 // SAFETY: entries are written by their owner and read through shared references by every
 // worker (`E: Sync`), and dropped by whichever thread overwrites or drops them (`E: Send`).
 // Accesses never overlap, as the module docs show.
-unsafe impl<E: Send + Sync> Sync for Exchange<'_, E> {}
+unsafe impl<E: Send + Sync> Sync for Exchange<E> {}
 
-impl<'s, E> Exchange<'s, E> {
+impl<E> Exchange<E> {
     /// An exchange for `barrier.parties()` workers, separating rounds with `barrier`, whose
     /// seats are `seats` (`seats[i].index() == i`).
     ///
     /// # Safety
     ///
-    /// While the exchange lives, no thread waits on `barrier` other than through this
-    /// exchange's ports, and when it is created nobody is waiting on it and nobody uses a seat
-    /// (a previous exchange over the same barrier is over: all its waits returned and happened
-    /// before this call).
-    pub(crate) unsafe fn new(barrier: &'s Barrier, seats: &'s [SeatCell]) -> Exchange<'s, E> {
+    /// `barrier` is the barrier's only handle besides its seats (nobody else can wait on it or
+    /// break it), and nobody waits on it now.
+    pub(crate) unsafe fn new(barrier: Barrier, seats: Vec<Seat>) -> Exchange<E> {
         let n = barrier.parties();
         assert_eq!(seats.len(), n, "one seat per party");
         let slots = || {
@@ -91,27 +89,45 @@ impl<'s, E> Exchange<'s, E> {
         };
         Exchange {
             barrier,
-            seats,
+            seats: seats.into_iter().map(SeatCell).collect(),
             slots: [slots(), slots()],
-            claimed: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            claimed: (0..n).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
-    /// The port of worker `index`.
+    /// Prepares run `run` (numbered from 1, one up per run): repairs the barrier if the previous
+    /// run broke it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`port`](Self::port): every port of an earlier run is gone, and so is every use
+    /// of it (they happen before this call).
+    pub(crate) unsafe fn begin(&self) {
+        // Nobody waits on the barrier between runs (this function's contract).
+        if self.barrier.is_broken() {
+            self.barrier.reset();
+        }
+    }
+
+    /// The port of worker `index` for run `run` (numbered from 1, one up per run).
+    ///
+    /// # Safety
+    ///
+    /// Every port of an earlier run was dropped, and its uses (and those of the rounds it
+    /// returned) happen before this call; [`begin`](Self::begin) was called for this run.
     ///
     /// # Panics
     ///
-    /// If the port of `index` was already handed out, or `index` is out of range.
-    pub(crate) fn port(&self, index: usize) -> Port<'_, E> {
+    /// If the port of `index` was already handed out in this run, or `index` is out of range.
+    pub(crate) unsafe fn port(&self, index: usize, run: u64) -> Port<'_, E> {
         // Relaxed: only the uniqueness of the claim matters; the barrier orders the data.
-        let taken = self.claimed[index].swap(true, Ordering::Relaxed);
+        let previous = self.claimed[index].swap(run, Ordering::Relaxed);
         assert!(
-            !taken,
+            previous != run,
             "the exchange port of worker {index} was already handed out"
         );
-        // SAFETY: only this port, handed out once per exchange, uses seat `index` while the
-        // exchange lives, and earlier users were done before the exchange was created
-        // (`new`'s contract).
+        // SAFETY: only this port, handed out once in this run, uses seat `index` while it
+        // lives, and the ports of earlier runs are done with it (this function's contract).
         let seat = unsafe { self.seats[index].get() };
         Port {
             exchange: self,
@@ -130,7 +146,7 @@ impl<'s, E> Exchange<'s, E> {
 
 /// Worker `index`'s access to an [`Exchange`].
 pub(crate) struct Port<'a, E> {
-    exchange: &'a Exchange<'a, E>,
+    exchange: &'a Exchange<E>,
     /// Seat `index` of the exchange's barrier.
     seat: &'a Seat,
     index: usize,
@@ -203,7 +219,7 @@ impl<'p, E> Round<'p, E> {
     }
 }
 
-impl<E> fmt::Debug for Exchange<'_, E> {
+impl<E> fmt::Debug for Exchange<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exchange")
             .field("barrier", &self.barrier)
@@ -224,48 +240,59 @@ impl<E> fmt::Debug for Port<'_, E> {
 mod tests {
     use super::*;
 
-    fn seated(n: usize) -> (Barrier, Vec<SeatCell>) {
+    fn new_exchange<E>(n: usize) -> Exchange<E> {
         let (barrier, seats) = Barrier::builder(n).build_seated().unwrap();
-        (barrier, seats.into_iter().map(SeatCell::new).collect())
+        // SAFETY: a fresh barrier; the exchange holds its only handle.
+        unsafe { Exchange::new(barrier, seats) }
     }
 
     #[test]
     #[should_panic(expected = "already handed out")]
-    fn a_port_is_handed_out_once() {
-        let (barrier, seats) = seated(2);
-        // SAFETY: a fresh barrier that only this exchange uses.
-        let exchange = unsafe { Exchange::<usize>::new(&barrier, &seats) };
-        let _first = exchange.port(0);
-        let _second = exchange.port(0);
+    fn a_port_is_handed_out_once_per_run() {
+        let exchange = new_exchange::<usize>(2);
+        // SAFETY: one thread, one run.
+        let _first = unsafe { exchange.port(0, 1) };
+        // SAFETY: as above (the claim panics before the seat is lent).
+        let _second = unsafe { exchange.port(0, 1) };
     }
 
     #[test]
-    fn rounds_see_every_entry_and_a_broken_port_stays_broken() {
-        let (barrier, seats) = seated(2);
-        // SAFETY: a fresh barrier that only this exchange uses.
-        let exchange = unsafe { Exchange::new(&barrier, &seats) };
-        std::thread::scope(|s| {
-            for me in 0..2 {
-                let exchange = &exchange;
-                s.spawn(move || {
-                    let mut port = exchange.port(me);
-                    for round in 0..10 {
-                        let view = port.exchange(round * 10 + me).unwrap();
-                        assert_eq!(
-                            (0..view.len()).map(|j| *view.get(j)).collect::<Vec<_>>(),
-                            [round * 10, round * 10 + 1]
-                        );
-                    }
-                });
-            }
-        });
-        let (barrier, seats) = seated(1);
+    fn rounds_see_every_entry_over_runs_and_a_broken_port_stays_broken() {
+        let exchange = new_exchange::<u64>(2);
+        for run in 1..=3u64 {
+            // SAFETY: the previous run's threads were joined.
+            unsafe { exchange.begin() };
+            std::thread::scope(|s| {
+                for me in 0..2u64 {
+                    let exchange = &exchange;
+                    s.spawn(move || {
+                        // SAFETY: as above.
+                        let mut port = unsafe { exchange.port(me as usize, run) };
+                        for round in 0..10 {
+                            let view = port.exchange(run * 100 + round * 10 + me).unwrap();
+                            assert_eq!(
+                                (0..view.len()).map(|j| *view.get(j)).collect::<Vec<_>>(),
+                                [run * 100 + round * 10, run * 100 + round * 10 + 1]
+                            );
+                        }
+                    });
+                }
+            });
+        }
+        let single = new_exchange::<u64>(1);
+        {
+            // SAFETY: one thread.
+            let mut port = unsafe { single.port(0, 1) };
+            assert_eq!(*port.exchange(7).unwrap().get(0), 7);
+            single.abort();
+            assert!(port.exchange(8).is_err());
+            assert!(port.exchange(9).is_err());
+        }
+        // The next run repairs the barrier.
+        // SAFETY: the port of run 1 is gone.
+        unsafe { single.begin() };
         // SAFETY: as above.
-        let single = unsafe { Exchange::new(&barrier, &seats) };
-        let mut port = single.port(0);
-        assert_eq!(*port.exchange(7).unwrap().get(0), 7);
-        single.abort();
-        assert!(port.exchange(8).is_err());
-        assert!(port.exchange(9).is_err());
+        let mut port = unsafe { single.port(0, 2) };
+        assert_eq!(*port.exchange(10).unwrap().get(0), 10);
     }
 }
