@@ -241,3 +241,45 @@ fn a_panic_is_resumed_once_and_later_phases_of_the_same_job_run_clean() {
         assert_usable(&pool);
     });
 }
+
+/// Panics when dropped.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("boom in a capture's destructor");
+        }
+    }
+}
+
+/// A phase whose last worker panics and whose closure's capture panics when dropped; `padding`
+/// bytes of captures decide whether the job travels inline or stays on the caller's stack.
+fn panic_twice<const PADDING: usize>(pool: &PhasePool) {
+    let threads = pool.num_threads();
+    let probe = PanicOnDrop;
+    let padding = [0u8; PADDING];
+    pool.for_each_index(threads, move |i| {
+        let _ = (&probe, &padding);
+        if i == threads - 1 {
+            panic!("boom in the last worker");
+        }
+    });
+}
+
+#[test]
+fn a_panicking_capture_destructor_leaves_nothing_for_the_next_phase() {
+    watchdog(|| {
+        for threads in [2, 3] {
+            let pool = pool(threads);
+            // The caller gets one of the two panics, and the next phase must not resume the
+            // other: with the job inline (no padding) and on the stack (256 bytes).
+            expect_panic("boom", || panic_twice::<0>(&pool));
+            pool.for_each_index(threads, |_| ());
+            assert_usable(&pool);
+            expect_panic("boom", || panic_twice::<256>(&pool));
+            pool.for_each_index(threads, |_| ());
+            assert_usable(&pool);
+        }
+    });
+}

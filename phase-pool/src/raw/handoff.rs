@@ -276,13 +276,16 @@ impl Leader {
         self.gather(phase);
         core::mem::forget(guard);
         self.in_phase.set(false);
+        // The gather orders every follower's `record` before this. Taken before the job is
+        // dropped, so that a panicking destructor of the job's captures leaves no payload
+        // behind for the next phase.
+        let panic = self.shared.take_panic();
         if let Some(place) = inline {
             // SAFETY: every follower is done with the job (the gather), and `job`, the leader's
             // last reference to it, is not used again.
             unsafe { place.drop_in_place() };
         }
-        // The gather orders every follower's `record` before this.
-        self.shared.take_panic().map_or(Ok(()), Err)
+        panic.map_or(Ok(()), Err)
     }
 
     /// Tells the followers to return from [`Follower::serve`]; their threads can then be
