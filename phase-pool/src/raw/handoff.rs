@@ -10,8 +10,11 @@
 //! job := Some(job_ref); phase := p         wait until phase != last seen (= p)
 //! job(0), catching a panic                 read job                  // None: shut down
 //! wait until done[i] == p for every i      job(i), catching a panic
-//! take the first panic                     done[i] := p
+//! take the first panic; drop the job       done[i] := p
 //! ```
+//!
+//! A job of up to 104 bytes is moved into the line that carries `phase` (see [`Start`]), so a
+//! follower finds the job's captures where it reads the phase number.
 //!
 //! Happens-before edges: the leader's `Release` store of `phase` after writing `job` (and the
 //! job's data) -> a follower's `Acquire` load that sees it; a follower's work, panic record and
@@ -47,7 +50,7 @@ struct JobRef {
 }
 
 // SAFETY: a `JobRef` stands for a `&F` with `F: Sync`, and `&F` is `Send` and `Sync` exactly
-// when `F: Sync`. Its lifetime is handled by the gate protocol (see `Follower::serve`).
+// when `F: Sync`. Its lifetime is handled by the hand-off protocol (see `Follower::serve`).
 unsafe impl Send for JobRef {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for JobRef {}
