@@ -12,9 +12,10 @@ use super::{prepare_fences, usable_cores, wait_until, Budget, Parker, WaitPolicy
 ///
 /// The protocol is the caller's: a waiter calls [`wait_until`](Signal::wait_until) with a poll
 /// that loads the watched memory with `Acquire` (or stronger) ordering; a thread that changes
-/// that memory calls [`notify`](Signal::notify) after its store (any ordering). No wake-up is
-/// lost, and `notify` makes no system call while no waiter has parked (a compiler fence and
-/// one load where the kernel offers `membarrier`, see the crate's protocol notes).
+/// that memory stores with `Release` (or stronger), so that the waiter also sees what it wrote
+/// before, and then calls [`notify`](Signal::notify). No wake-up is lost (whatever the store's
+/// ordering), and `notify` makes no system call while no waiter has parked (a compiler fence
+/// and one load where the kernel offers `membarrier`, see the crate's protocol notes).
 ///
 /// # Examples
 ///
@@ -62,8 +63,8 @@ impl Signal {
     /// [`WaitPolicy::Spin`] it never parks).
     ///
     /// `poll` must load the memory it watches with `Acquire` (or stronger) ordering, so that
-    /// what the notifier wrote before its store is visible after this returns; it may be called
-    /// any number of times.
+    /// what the notifier wrote before its `Release` store is visible after this returns; it may
+    /// be called any number of times.
     #[inline]
     pub fn wait_until<T>(&self, mut poll: impl FnMut() -> Option<T>) -> T {
         if let Some(ready) = poll() {
