@@ -14,7 +14,7 @@ use crate::builder::BarrierBuilder;
 use crate::error::{BrokenBarrierError, BrokenCause};
 use crate::seated::Seated;
 use crate::state::{Phase, State};
-use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::sync::{spin_loop, Arc, AtomicU64, Ordering};
 use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
 
 /// A reusable barrier for a fixed number of threads, with the semantics of Python's
@@ -285,11 +285,22 @@ impl Barrier {
         joinable.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"))
     }
 
-    /// How many times a waiter may poll in a tight loop before [`wait_for_state`](Self::wait_for_state)
-    /// (see `Budget::inline_polls`).
+    /// Polls `poll` once, then, if this barrier's waiters own their cores, up to
+    /// `Budget::inline_polls` more times in a tight loop: the cheap first stage of a wait, before
+    /// [`wait_for_state`](Self::wait_for_state) (which also watches the state word and the
+    /// clock, and yields and parks).
     #[inline]
-    pub(crate) fn inline_polls(&self) -> u32 {
-        self.shared.budget.inline_polls()
+    pub(crate) fn poll_briefly<T>(&self, mut poll: impl FnMut() -> Option<T>) -> Option<T> {
+        if let Some(ready) = poll() {
+            return Some(ready);
+        }
+        for _ in 0..self.shared.budget.inline_polls() {
+            spin_loop();
+            if let Some(ready) = poll() {
+                return Some(ready);
+            }
+        }
+        None
     }
 
     /// Waits (spin, yield, park) until `ready` maps the state to `Some`, or `deadline` passes.

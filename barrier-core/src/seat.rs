@@ -12,7 +12,7 @@ use crate::barrier::{broken, Barrier, Mode};
 use crate::error::{BrokenBarrierError, BrokenCause};
 use crate::seated::{record_failure, Seated};
 use crate::state::{Phase, State};
-use crate::sync::{spin_loop, Ordering};
+use crate::sync::Ordering;
 use crate::topology;
 use crate::wait::{deadline_after, TimedOut};
 
@@ -229,21 +229,15 @@ impl Seat {
                     self.index,
                     generation,
                     |flag, signal| {
-                        // Acquire: pairs with the partner's Release store of the flag. Checked
-                        // once here first: a signal that is already there needs none of the
-                        // waiting machinery, nor a look at the state word (a failure is seen by
-                        // a later round's wait; if every round's signal is there, every seat
-                        // arrived, and no failure can take the generation any more).
-                        if flag.load(Ordering::Acquire) >= signal {
+                        // Acquire: pairs with the partner's Release store of the flag. Polled
+                        // alone first: a signal that is already there (or comes within a few
+                        // polls) needs none of the waiting machinery, nor a look at the state
+                        // word (a failure is seen by a later round's wait; if every round's
+                        // signal is there, every seat arrived, and no failure can take the
+                        // generation any more).
+                        let arrived = || (flag.load(Ordering::Acquire) >= signal).then_some(());
+                        if self.barrier.poll_briefly(arrived).is_some() {
                             return true;
-                        }
-                        // Then a few more times in a tight loop (a failure is seen by the
-                        // general wait below, these few polls later).
-                        for _ in 0..self.barrier.inline_polls() {
-                            spin_loop();
-                            if flag.load(Ordering::Acquire) >= signal {
-                                return true;
-                            }
                         }
                         let poll = |state: State| {
                             if flag.load(Ordering::Acquire) >= signal {
@@ -270,17 +264,13 @@ impl Seat {
         if completes {
             return self.complete(seated, generation);
         }
-        // As for a dissemination flag: once, then a few times in a tight loop.
-        let mut inline_polls = 0..self.barrier.inline_polls();
-        loop {
-            if let Some(completer) = seated.poll_release(generation) {
-                self.generation.set(generation + 1);
-                return Ok(Seated::index(self.index, completer, parties));
-            }
-            if inline_polls.next().is_none() {
-                break;
-            }
-            spin_loop();
+        // As for a dissemination flag: the release word alone first.
+        if let Some(completer) = self
+            .barrier
+            .poll_briefly(|| seated.poll_release(generation))
+        {
+            self.generation.set(generation + 1);
+            return Ok(Seated::index(self.index, completer, parties));
         }
         let mut deadline = deadline;
         let poll = |state: State| match seated.poll_release(generation) {
