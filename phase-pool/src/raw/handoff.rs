@@ -232,7 +232,6 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
     (
         Leader {
             shared,
-            phase: Cell::new(0),
             in_phase: Cell::new(false),
         },
         followers,
@@ -242,8 +241,6 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
 /// Worker 0's end of the hand-off. Not `Clone` and not `Sync`: one thread at a time leads.
 pub(crate) struct Leader {
     shared: Arc<Shared>,
-    /// The last phase published (a copy of `start.phase`, which only the leader writes).
-    phase: Cell<u64>,
     /// Set while [`Leader::run`] runs, to refuse a nested phase (which would deadlock).
     in_phase: Cell<bool>,
 }
@@ -305,8 +302,9 @@ impl Leader {
         // `done`; every follower stored `done` for the previous phase (the gather that ended
         // it, or there was none) and none can see the new `phase` before the store below.
         start.job.with_mut(|slot| unsafe { *slot = job });
-        let phase = self.phase.get() + 1;
-        self.phase.set(phase);
+        // Relaxed: only the leader writes `phase`, so this reads the leader's last store (or one
+        // the pool's previous thread made before the pool was sent here, which ordered it).
+        let phase = start.phase.load(Ordering::Relaxed) + 1;
         // Release: publishes `job` and everything the leader wrote for the phase (its data,
         // plan and slots) to the followers that load this value with Acquire.
         start.phase.store(phase, Ordering::Release);
@@ -383,7 +381,7 @@ impl Drop for AbortOnUnwind {
 impl fmt::Debug for Leader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Leader")
-            .field("phase", &self.phase.get())
+            .field("phase", &self.shared.start.phase.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
