@@ -3,10 +3,11 @@
 
 use std::ops::{Range, RangeTo};
 
-use crate::pool::PhasePool;
+use crate::pool::{resume_phase_panic, PhasePool};
 use crate::raw::chunks::ChunksMut;
+use crate::raw::report::{take_all, Report};
 use crate::raw::slots::Slots;
-use crate::schedule::{Plan, Scheduled};
+use crate::schedule::{static_block, Plan, Schedule, Scheduled};
 use crate::sync::{AtomicBool, Ordering};
 
 /// A range of indices for [`PhasePool::for_each_index`] and [`PhasePool::map_reduce_index`]:
@@ -81,6 +82,66 @@ impl Scheduled<'_> {
         });
     }
 
+    /// `combine(..combine(combine(identity, result_of(0)), result_of(1)).., result_of(count - 1))`:
+    /// the results computed in parallel, each exactly once (absent panics), and folded in
+    /// index order on the calling thread after the phase.
+    fn reduce_phase<R, F, C>(&self, count: usize, result_of: F, identity: R, combine: C) -> R
+    where
+        R: Send,
+        F: Fn(usize) -> R + Sync,
+        C: FnMut(R, R) -> R,
+    {
+        let workers = self.pool.num_threads();
+        if workers == 1 || count <= 1 {
+            // One worker would compute all of it: no phase, and no storage for the results.
+            return (0..count).map(result_of).fold(identity, combine);
+        }
+        if self.schedule == Schedule::Static && Report::fits::<R>(count.div_ceil(workers)) {
+            return self.reduce_reported(count, result_of, identity, combine);
+        }
+        fold_in_order(self.results_phase(count, result_of), identity, combine)
+    }
+
+    /// [`reduce_phase`](Self::reduce_phase) under the static schedule when every worker's
+    /// results fit in its [`Report`]: each worker computes its block in order and leaves the
+    /// results on the line of its `done` word, and the leader folds them worker by worker,
+    /// which is index order.
+    fn reduce_reported<R, F, C>(&self, count: usize, result_of: F, identity: R, combine: C) -> R
+    where
+        R: Send,
+        F: Fn(usize) -> R + Sync,
+        C: FnMut(R, R) -> R,
+    {
+        let workers = self.pool.num_threads();
+        let stop = AtomicBool::new(false);
+        // The job owns what it uses, as in `units_phase`.
+        let outcome = self.pool.try_phase(move |worker, report| {
+            // SAFETY: the worker's own report, during the phase.
+            unsafe { report.clear() };
+            let guard = StopOnUnwind(&stop);
+            for index in static_block(worker, workers, count) {
+                // Relaxed: see `StopOnUnwind`.
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                // SAFETY: cleared above, only `R`s pushed, and at most `count.div_ceil(workers)`
+                // of them (the largest static block), which fit (`reduce_phase` checked).
+                unsafe { report.push(result_of(index)) };
+            }
+            std::mem::forget(guard);
+        });
+        // SAFETY: the phase ran (`try_phase` returned after its gather) and every worker cleared
+        // its report in it and pushed only `R`s; the reports are taken once, here.
+        let partials = unsafe { take_all::<R, _>(self.pool.reports()) };
+        match outcome {
+            Ok(()) => partials.fold(identity, combine),
+            Err(panic) => {
+                drop(partials);
+                resume_phase_panic(panic)
+            }
+        }
+    }
+
     /// Runs `result_of(index)` for every `index` in `0..count`, exactly once each (absent
     /// panics), and returns the results by index.
     fn results_phase<R, F>(&self, count: usize, result_of: F) -> Slots<R>
@@ -107,22 +168,6 @@ impl Scheduled<'_> {
         slots
     }
 
-    /// Runs `body` on every chunk, returning the per-chunk results by chunk index.
-    fn chunks_phase<T, R, F>(&self, data: &mut [T], chunk_len: usize, body: F) -> Slots<R>
-    where
-        T: Send,
-        R: Send,
-        F: Fn(usize, &mut [T]) -> R + Sync,
-    {
-        let chunks = ChunksMut::new(data, chunk_len);
-        self.results_phase(chunks.count(), move |index| {
-            // SAFETY: `results_phase` calls this once per chunk index, on one worker, and
-            // `chunks` lives only for this phase.
-            let chunk = unsafe { chunks.claim(index) };
-            body(index, chunk)
-        })
-    }
-
     /// As [`PhasePool::for_each_chunk_mut`], with this handle's schedule; see
     /// [the example on `Scheduled`](Scheduled#examples).
     ///
@@ -136,7 +181,19 @@ impl Scheduled<'_> {
         F: Fn(usize, &mut [T]) + Sync,
     {
         check_chunk_len(chunk_len);
-        self.chunks_phase(data, chunk_len, f);
+        let chunks = ChunksMut::new(data, chunk_len);
+        self.units_phase(chunks.count(), move |units, stop| {
+            for index in units {
+                // Relaxed: see `StopOnUnwind`.
+                if stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                // SAFETY: the plan deals every chunk index to exactly one worker, once, and
+                // `chunks` lives only for this phase.
+                f(index, unsafe { chunks.claim(index) });
+            }
+            true
+        });
     }
 
     /// As [`PhasePool::map_reduce_chunks_mut`], with this handle's schedule; see
@@ -161,7 +218,14 @@ impl Scheduled<'_> {
         C: FnMut(R, R) -> R,
     {
         check_chunk_len(chunk_len);
-        fold_in_order(self.chunks_phase(data, chunk_len, map), identity, combine)
+        let chunks = ChunksMut::new(data, chunk_len);
+        let count = chunks.count();
+        let result_of = move |index| {
+            // SAFETY: `reduce_phase` computes each index's result once, and `chunks` lives only
+            // for this call.
+            map(index, unsafe { chunks.claim(index) })
+        };
+        self.reduce_phase(count, result_of, identity, combine)
     }
 
     /// As [`PhasePool::for_each_index`], with this handle's schedule; see
@@ -206,11 +270,11 @@ impl Scheduled<'_> {
         let range = indices.into_index_range();
         let (start, end) = (range.start, range.end.max(range.start));
         let count = range.len().div_ceil(chunk_len);
-        let slots = self.results_phase(count, move |index| {
+        let result_of = move |index| {
             let first = start + index * chunk_len;
             map(first..end.min(first + chunk_len))
-        });
-        fold_in_order(slots, identity, combine)
+        };
+        self.reduce_phase(count, result_of, identity, combine)
     }
 }
 

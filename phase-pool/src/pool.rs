@@ -6,7 +6,8 @@ use std::panic::resume_unwind;
 use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
-use crate::raw::handoff::{Aborted, Leader};
+use crate::raw::handoff::{Aborted, Leader, Panic};
+use crate::raw::report::Report;
 use crate::schedule::{Schedule, Scheduled};
 use crate::spmd::Collectives;
 use crate::sync::thread::JoinHandle;
@@ -152,13 +153,34 @@ impl PhasePool {
     /// Runs `job(i)` on every worker `i` and returns when all have finished; resumes the first
     /// panic.
     pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: F) {
-        if let Err(panic) = self.leader.run(job) {
-            if panic.is::<Aborted>() {
-                panic!("a phase was aborted by a worker's panic whose payload was lost");
-            }
-            resume_unwind(panic);
+        if let Err(panic) = self.try_phase(move |worker, _| job(worker)) {
+            resume_phase_panic(panic);
         }
     }
+
+    /// Runs `job(i, report)` on every worker `i` with its [`Report`] and returns when all have
+    /// finished, with the first panic of the phase, if any (see [`resume_phase_panic`]).
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a phase of this pool (before the phase starts).
+    pub(crate) fn try_phase<F: Fn(usize, &Report) + Sync>(&self, job: F) -> Result<(), Panic> {
+        self.leader.run(job)
+    }
+
+    /// The workers' [`Report`]s, by worker index: each written by its worker during a phase,
+    /// read by the leader between phases.
+    pub(crate) fn reports(&self) -> impl Iterator<Item = &Report> {
+        self.leader.reports()
+    }
+}
+
+/// Resumes the panic of a phase, which [`PhasePool::try_phase`] returned.
+pub(crate) fn resume_phase_panic(panic: Panic) -> ! {
+    if panic.is::<Aborted>() {
+        panic!("a phase was aborted by a worker's panic whose payload was lost");
+    }
+    resume_unwind(panic)
 }
 
 impl Drop for PhasePool {

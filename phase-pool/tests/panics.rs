@@ -283,3 +283,102 @@ fn a_panicking_capture_destructor_leaves_nothing_for_the_next_phase() {
         }
     });
 }
+
+/// A partial result that records its creation and its drop, so a test can check that every
+/// partial is dropped exactly once (by `combine` or by the unwinding), neither leaked nor
+/// dropped twice.
+struct Tracked<'a> {
+    id: usize,
+    ledger: &'a Ledger,
+}
+
+#[derive(Default)]
+struct Ledger {
+    made: std::sync::Mutex<Vec<usize>>,
+    dropped: std::sync::Mutex<Vec<usize>>,
+}
+
+impl Ledger {
+    fn make(&self, id: usize) -> Tracked<'_> {
+        self.made.lock().unwrap().push(id);
+        Tracked { id, ledger: self }
+    }
+
+    /// Every value made since the last check was dropped once; forgets them.
+    fn assert_balanced(&self, case: &str) {
+        let mut made = std::mem::take(&mut *self.made.lock().unwrap());
+        let mut dropped = std::mem::take(&mut *self.dropped.lock().unwrap());
+        made.sort_unstable();
+        dropped.sort_unstable();
+        assert_eq!(made, dropped, "{case}: partials made vs dropped");
+    }
+}
+
+/// The fold of the test: drops the accumulator, keeps the new partial.
+fn keep_last<'a>(a: Tracked<'a>, b: Tracked<'a>) -> Tracked<'a> {
+    drop(a);
+    b
+}
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        self.ledger.dropped.lock().unwrap().push(self.id);
+    }
+}
+
+#[test]
+fn partial_results_are_dropped_exactly_once_whatever_panics() {
+    watchdog(|| {
+        let ledger = Ledger::default();
+        for threads in [2, 3, 5] {
+            let pool = pool(threads);
+            // Per worker, 1 and 14 partials travel on the worker's own line, 15 do not (and
+            // other schedules never use it).
+            for per_worker in [1, 14, 15] {
+                let count = per_worker * threads;
+                for schedule in SCHEDULES {
+                    let pool = pool.with_schedule(schedule);
+                    let case = format!("{threads} threads, {count} chunks, {schedule:?}");
+                    let last = pool.map_reduce_index(
+                        count,
+                        1,
+                        ledger.make(usize::MAX),
+                        |r| ledger.make(r.start),
+                        keep_last,
+                    );
+                    assert_eq!(last.id, count - 1, "{case}");
+                    drop(last);
+                    ledger.assert_balanced(&case);
+
+                    expect_panic("map", || {
+                        pool.map_reduce_index(
+                            count,
+                            1,
+                            ledger.make(usize::MAX),
+                            |r| {
+                                assert!(r.start != count / 2, "map");
+                                ledger.make(r.start)
+                            },
+                            keep_last,
+                        )
+                    });
+                    ledger.assert_balanced(&format!("{case}, map panics"));
+
+                    expect_panic("combine", || {
+                        pool.map_reduce_index(
+                            count,
+                            1,
+                            ledger.make(usize::MAX),
+                            |r| ledger.make(r.start),
+                            |a, b| {
+                                assert!(b.id != count / 2, "combine");
+                                keep_last(a, b)
+                            },
+                        )
+                    });
+                    ledger.assert_balanced(&format!("{case}, combine panics"));
+                }
+            }
+        }
+    });
+}

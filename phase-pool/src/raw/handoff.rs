@@ -14,7 +14,9 @@
 //! ```
 //!
 //! A job of up to 104 bytes is moved into the line that carries `phase` (see [`Start`]), so a
-//! follower finds the job's captures where it reads the phase number.
+//! follower finds the job's captures where it reads the phase number; a worker may leave a few
+//! results in the [`Report`] on the line of its `done` word, so the leader's gather brings
+//! them along.
 //!
 //! Happens-before edges: the leader's `Release` store of `phase` after writing `job` (and the
 //! job's data) -> a follower's `Acquire` load that sees it; a follower's work, panic record and
@@ -31,6 +33,7 @@ use std::sync::PoisonError;
 use barrier_core::{Signal, WaitPolicy};
 use crossbeam_utils::CachePadded;
 
+use crate::raw::report::Report;
 use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, UnsafeCell};
 
 /// A panic payload, as `catch_unwind` returns it.
@@ -41,12 +44,12 @@ pub(crate) type Panic = Box<dyn Any + Send + 'static>;
 #[derive(Debug)]
 pub(crate) struct Aborted;
 
-/// A type-erased `&F` where `F: Fn(usize) + Sync`: a data pointer and the monomorphised
-/// function that calls it (rayon's `JobRef` pattern).
+/// A type-erased `&F` where `F: Fn(usize, &Report) + Sync`: a data pointer and the
+/// monomorphised function that calls it (rayon's `JobRef` pattern).
 #[derive(Clone, Copy)]
 struct JobRef {
     data: *const (),
-    call: unsafe fn(*const (), usize),
+    call: unsafe fn(*const (), usize, &Report),
 }
 
 // SAFETY: a `JobRef` stands for a `&F` with `F: Sync`, and `&F` is `Send` and `Sync` exactly
@@ -56,14 +59,18 @@ unsafe impl Send for JobRef {}
 unsafe impl Sync for JobRef {}
 
 impl JobRef {
-    fn new<F: Fn(usize) + Sync>(job: &F) -> JobRef {
+    fn new<F: Fn(usize, &Report) + Sync>(job: &F) -> JobRef {
         /// # Safety
         ///
         /// `data` comes from a `&F` in `JobRef::new` whose borrow is still live.
-        unsafe fn call<F: Fn(usize) + Sync>(data: *const (), worker: usize) {
+        unsafe fn call<F: Fn(usize, &Report) + Sync>(
+            data: *const (),
+            worker: usize,
+            report: &Report,
+        ) {
             // SAFETY: `data` was made from a live `&F` (this function's contract).
             let job = unsafe { &*data.cast::<F>() };
-            job(worker);
+            job(worker, report);
         }
         JobRef {
             data: (job as *const F).cast(),
@@ -71,14 +78,14 @@ impl JobRef {
         }
     }
 
-    /// Runs the job as `worker`.
+    /// Runs the job as `worker`, with the worker's report.
     ///
     /// # Safety
     ///
     /// The `&F` this `JobRef` was made from is still live.
-    unsafe fn execute(self, worker: usize) {
+    unsafe fn execute(self, worker: usize, report: &Report) {
         // SAFETY: forwarded from this function's contract.
-        unsafe { (self.call)(self.data, worker) }
+        unsafe { (self.call)(self.data, worker, report) }
     }
 }
 
@@ -89,8 +96,8 @@ struct Shared {
     start: CachePadded<Start>,
     /// Where the followers wait for `start.phase` to move.
     started: CachePadded<Signal>,
-    /// `done[i - 1]`: the last phase follower `i` finished. Written only by that follower.
-    done: Box<[CachePadded<AtomicU64>]>,
+    /// `done[i]`: worker `i`'s line of the gather.
+    done: Box<[CachePadded<Done>]>,
     /// Where the leader waits for the followers' `done`.
     finished: CachePadded<Signal>,
     failure: CachePadded<Failure>,
@@ -118,6 +125,19 @@ struct Start {
 // loom's atomics and cells are larger).
 #[cfg(not(lockstep_loom))]
 const _: () = assert!(size_of::<Start>() <= 128);
+
+/// A worker's line of the gather: 128 bytes, the padding's whole span.
+#[repr(C)]
+struct Done {
+    /// The last phase this worker finished (followers only: the leader's is unused). Written
+    /// only by the worker.
+    phase: AtomicU64,
+    /// What the worker leaves for the leader in a phase, on the line the gather reads.
+    report: Report,
+}
+
+#[cfg(not(lockstep_loom))]
+const _: () = assert!(size_of::<Done>() <= 128);
 
 /// Room for a job of up to `INLINE_WORDS` words.
 struct InlineJob(std::cell::UnsafeCell<MaybeUninit<[usize; INLINE_WORDS]>>);
@@ -214,8 +234,13 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
             inline: InlineJob(std::cell::UnsafeCell::new(MaybeUninit::uninit())),
         }),
         started: CachePadded::new(Signal::new(policy, threads)),
-        done: (1..threads)
-            .map(|_| CachePadded::new(AtomicU64::new(0)))
+        done: (0..threads)
+            .map(|_| {
+                CachePadded::new(Done {
+                    phase: AtomicU64::new(0),
+                    report: Report::new(),
+                })
+            })
             .collect(),
         finished: CachePadded::new(Signal::new(policy, threads)),
         failure: CachePadded::new(Failure {
@@ -246,9 +271,10 @@ pub(crate) struct Leader {
 }
 
 impl Leader {
-    /// Runs `job(i)` on every worker `i` (itself as worker 0) and returns once all of them have
-    /// finished. Returns the first panic of the phase, if any; the caller resumes it.
-    pub(crate) fn run<F: Fn(usize) + Sync>(&self, job: F) -> Result<(), Panic> {
+    /// Runs `job(i, report_i)` on every worker `i` (itself as worker 0) with the worker's
+    /// [`Report`], and returns once all of them have finished. Returns the first panic of the
+    /// phase, if any; the caller resumes it.
+    pub(crate) fn run<F: Fn(usize, &Report) + Sync>(&self, job: F) -> Result<(), Panic> {
         assert!(
             !self.in_phase.replace(true),
             "a phase was started from inside a phase of the same pool"
@@ -270,7 +296,8 @@ impl Leader {
             on_stack.insert(job)
         };
         let phase = self.publish(Some(JobRef::new(job)));
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(0))) {
+        let report = &self.shared.done[0].report;
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(0, report))) {
             self.shared.record(panic);
         }
         self.gather(phase);
@@ -286,6 +313,12 @@ impl Leader {
             unsafe { place.drop_in_place() };
         }
         panic.map_or(Ok(()), Err)
+    }
+
+    /// The workers' reports, by worker index: each written by its worker during a phase, read
+    /// by the leader between phases (the contracts of [`Report`]'s methods).
+    pub(crate) fn reports(&self) -> impl Iterator<Item = &Report> {
+        self.shared.done.iter().map(|done| &done.report)
     }
 
     /// Tells the followers to return from [`Follower::serve`]; their threads can then be
@@ -316,12 +349,12 @@ impl Leader {
     fn gather(&self, phase: u64) {
         let done = &self.shared.done;
         // The followers before `next` have finished; a poll resumes there.
-        let mut next = 0;
+        let mut next = 1;
         self.shared.finished.wait_until(|| {
             while let Some(follower) = done.get(next) {
                 // Acquire: pairs with the follower's Release store; its work, panic record and
                 // last read of `job` happen before whatever the leader does next.
-                if follower.load(Ordering::Acquire) != phase {
+                if follower.phase.load(Ordering::Acquire) != phase {
                     return None;
                 }
                 next += 1;
@@ -341,7 +374,10 @@ impl Follower {
     /// Runs the published phases until [`Leader::shutdown`].
     pub(crate) fn serve(self) {
         let start = &self.shared.start;
-        let done = &self.shared.done[self.index - 1];
+        let Done {
+            phase: done,
+            report,
+        } = &*self.shared.done[self.index];
         let mut seen = 0;
         loop {
             // Acquire: pairs with the leader's Release store in `publish`.
@@ -356,7 +392,9 @@ impl Follower {
             };
             // SAFETY: the leader keeps the job's borrow alive until its gather sees our `done`,
             // which we store after this call.
-            let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { job.execute(self.index) }));
+            let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
+                job.execute(self.index, report)
+            }));
             if let Err(panic) = outcome {
                 self.shared.record(panic);
             }
