@@ -3,9 +3,9 @@
 
 use std::ops::{Range, RangeTo};
 
-use crate::pool::{resume_phase_panic, PhasePool};
+use crate::pool::PhasePool;
 use crate::raw::chunks::ChunksMut;
-use crate::raw::report::{take_all, Report};
+use crate::raw::report::Report;
 use crate::raw::slots::Slots;
 use crate::schedule::{static_block, Plan, Schedule, Scheduled};
 use crate::sync::{AtomicBool, Ordering};
@@ -115,31 +115,20 @@ impl Scheduled<'_> {
         let workers = self.pool.num_threads();
         let stop = AtomicBool::new(false);
         // The job owns what it uses, as in `units_phase`.
-        let outcome = self.pool.try_phase(move |worker, report| {
-            // SAFETY: the worker's own report, during the phase.
-            unsafe { report.clear() };
+        let partials = self.pool.phase_reporting(move |worker, reporter| {
             let guard = StopOnUnwind(&stop);
             for index in static_block(worker, workers, count) {
                 // Relaxed: see `StopOnUnwind`.
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                // SAFETY: cleared above, only `R`s pushed, and at most `count.div_ceil(workers)`
-                // of them (the largest static block), which fit (`reduce_phase` checked).
-                unsafe { report.push(result_of(index)) };
+                // At most `count.div_ceil(workers)` values (the largest static block), which
+                // fit (`reduce_phase` checked).
+                reporter.push(result_of(index));
             }
             std::mem::forget(guard);
         });
-        // SAFETY: the phase ran (`try_phase` returned after its gather) and every worker cleared
-        // its report in it and pushed only `R`s; the reports are taken once, here.
-        let partials = unsafe { take_all::<R, _>(self.pool.reports()) };
-        match outcome {
-            Ok(()) => partials.fold(identity, combine),
-            Err(panic) => {
-                drop(partials);
-                resume_phase_panic(panic)
-            }
-        }
+        partials.fold(identity, combine)
     }
 
     /// Runs `result_of(index)` for every `index` in `0..count`, exactly once each (absent

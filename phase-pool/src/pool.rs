@@ -7,7 +7,7 @@ use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
 use crate::raw::handoff::{Aborted, Leader, Panic};
-use crate::raw::report::Report;
+use crate::raw::report::{take_all, Reporter};
 use crate::schedule::{Schedule, Scheduled};
 use crate::spmd::Collectives;
 use crate::sync::thread::JoinHandle;
@@ -153,30 +153,41 @@ impl PhasePool {
     /// Runs `job(i)` on every worker `i` and returns when all have finished; resumes the first
     /// panic.
     pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: F) {
-        if let Err(panic) = self.try_phase(move |worker, _| job(worker)) {
+        if let Err(panic) = self.leader.run(move |worker, _| job(worker)) {
             resume_phase_panic(panic);
         }
     }
 
-    /// Runs `job(i, report)` on every worker `i` with its [`Report`] and returns when all have
-    /// finished, with the first panic of the phase, if any (see [`resume_phase_panic`]).
+    /// Runs `job(i, reporter)` on every worker `i` and returns the values the workers pushed
+    /// through their reporters, worker by worker, each worker's in push order. A worker may
+    /// push up to [`Report::capacity::<R>()`](Report::capacity) values; they travel to the
+    /// leader on the line of the worker's `done` word (`raw/report.rs`).
     ///
-    /// # Panics
-    ///
-    /// If called from inside a phase of this pool (before the phase starts).
-    pub(crate) fn try_phase<F: Fn(usize, &Report) + Sync>(&self, job: F) -> Result<(), Panic> {
-        self.leader.run(job)
-    }
-
-    /// The workers' [`Report`]s, by worker index: each written by its worker during a phase,
-    /// read by the leader between phases.
-    pub(crate) fn reports(&self) -> impl Iterator<Item = &Report> {
-        self.leader.reports()
+    /// Resumes the first panic of the phase once all have finished, after dropping the values
+    /// pushed.
+    pub(crate) fn phase_reporting<'p, R, F>(&'p self, job: F) -> impl Iterator<Item = R> + 'p
+    where
+        R: Send + 'p,
+        F: Fn(usize, Reporter<'_, R>) + Sync,
+    {
+        let outcome = self.leader.run(move |worker, report| {
+            // SAFETY: worker `worker`'s own report, during the phase, pushed to only through
+            // this reporter.
+            job(worker, unsafe { report.start() });
+        });
+        // SAFETY: the phase ran (`run` returned after its gather), every worker started its
+        // report for `R`s in it, and the reports are taken once, here.
+        let values = unsafe { take_all::<R, _>(self.leader.reports()) };
+        if let Err(panic) = outcome {
+            drop(values);
+            resume_phase_panic(panic);
+        }
+        values
     }
 }
 
-/// Resumes the panic of a phase, which [`PhasePool::try_phase`] returned.
-pub(crate) fn resume_phase_panic(panic: Panic) -> ! {
+/// Resumes the panic of a phase.
+fn resume_phase_panic(panic: Panic) -> ! {
     if panic.is::<Aborted>() {
         panic!("a phase was aborted by a worker's panic whose payload was lost");
     }

@@ -14,7 +14,7 @@ use barrier_core::{Barrier, Seat};
 use crate::pool::PhasePool;
 use crate::raw::exchange::{Broken, Exchange, Port, Round};
 use crate::raw::handoff::Aborted;
-use crate::raw::slots::Slots;
+use crate::raw::report::Report;
 use crate::schedule::static_block;
 use crate::sync::Mutex;
 
@@ -576,23 +576,27 @@ impl PhasePool {
         // this call (and, through this phase's publication, before the ports taken below).
         unsafe { exchange.begin() };
         let mail = Mail::<M>::new(n);
-        let results = Slots::new(n);
-        self.phase(|index| {
+        let run_worker = |index| {
             let guard = AbortOnUnwind(exchange);
             // SAFETY: as for `begin` above; this run numbers its ports `run`.
             let port = unsafe { exchange.port(index, run) };
             let mut ctx = Ctx::new(index, n, port, &mail);
             let result = f(&mut ctx);
             ctx.finish();
-            // SAFETY: worker `index` runs this closure once per phase, so it is the only
-            // writer of slot `index`.
-            unsafe { results.put(index, result) };
             std::mem::forget(guard);
-        });
+            result
+        };
+        // Each worker's result travels to the caller in its report, boxed if it does not fit.
+        let results: Vec<R> = if Report::fits::<R>(1) {
+            self.phase_reporting(|index, reporter| reporter.push(run_worker(index)))
+                .collect()
+        } else {
+            self.phase_reporting(|index, reporter| reporter.push(Box::new(run_worker(index))))
+                .map(|result| *result)
+                .collect()
+        };
+        debug_assert_eq!(results.len(), n, "every worker reports its result");
         results
-            .into_values()
-            .map(|result| result.expect("every worker finished: the phase completed"))
-            .collect()
     }
 }
 

@@ -382,3 +382,44 @@ fn partial_results_are_dropped_exactly_once_whatever_panics() {
         }
     });
 }
+
+#[test]
+fn run_results_are_dropped_exactly_once_whatever_panics() {
+    watchdog(|| {
+        let ledger = Ledger::default();
+        for threads in [1, 2, 3, 5] {
+            let pool = pool(threads);
+            // A small result travels in the worker's report, a large one boxed.
+            let results = pool.run(|ctx| ledger.make(ctx.index()));
+            let ids: Vec<usize> = results.iter().map(|r| r.id).collect();
+            assert_eq!(ids, (0..threads).collect::<Vec<_>>());
+            drop(results);
+            ledger.assert_balanced("small results");
+            let results = pool.run(|ctx| ([ctx.index(); 20], ledger.make(ctx.index())));
+            assert!(results
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r.0 == [i; 20] && r.1.id == i));
+            drop(results);
+            ledger.assert_balanced("large results");
+
+            expect_panic("last worker", || {
+                pool.run(|ctx| {
+                    let made = ledger.make(ctx.index());
+                    assert!(ctx.index() + 1 < threads, "last worker");
+                    made
+                })
+            });
+            ledger.assert_balanced("small results, a worker panics");
+            expect_panic("last worker", || {
+                pool.run(|ctx| {
+                    let made = ([0u64; 20], ledger.make(ctx.index()));
+                    assert!(ctx.index() + 1 < threads, "last worker");
+                    made
+                })
+            });
+            ledger.assert_balanced("large results, a worker panics");
+            assert_usable(&pool);
+        }
+    });
+}

@@ -35,42 +35,36 @@ impl Report {
 
     /// Whether `len` values of `T` fit.
     pub(crate) const fn fits<T>(len: usize) -> bool {
-        align_of::<T>() <= align_of::<u64>()
-            && match size_of::<T>().checked_mul(len) {
-                Some(bytes) => bytes <= (WORDS - HEADER_WORDS) * size_of::<u64>(),
-                None => false,
-            }
+        len <= Self::capacity::<T>()
     }
 
-    /// Starts a phase's report: no values yet.
+    /// How many values of `T` fit: 0 if `T`'s alignment is more than a word's.
+    pub(crate) const fn capacity<T>() -> usize {
+        if align_of::<T>() > align_of::<u64>() {
+            0
+        } else if size_of::<T>() == 0 {
+            usize::MAX
+        } else {
+            (WORDS - HEADER_WORDS) * size_of::<u64>() / size_of::<T>()
+        }
+    }
+
+    /// Starts the report's worker's part of a phase: empties the report and returns the handle
+    /// through which the worker pushes values of `T`.
     ///
     /// # Safety
     ///
-    /// Called by the report's worker during a phase; the leader does not access the report
-    /// until the phase's gather. Values of the previous phase that were not taken are leaked.
-    pub(crate) unsafe fn clear(&self) {
+    /// Called by the report's worker during a phase, which then pushes only through the
+    /// returned `Reporter` (until the phase ends); the leader does not access the report until
+    /// the phase's gather. Values of the previous phase that were not taken are leaked.
+    pub(crate) unsafe fn start<T>(&self) -> Reporter<'_, T> {
         // SAFETY: the worker is the only thread accessing the report (the contract).
         self.0
             .with_mut(|words| unsafe { (*words)[0] = MaybeUninit::new(0) });
-    }
-
-    /// Appends `value`.
-    ///
-    /// # Safety
-    ///
-    /// As [`clear`](Self::clear), which was called earlier in this phase, every value pushed
-    /// since is a `T`, and `fits::<T>(pushed + 1)`.
-    pub(crate) unsafe fn push<T>(&self, value: T) {
-        self.0.with_mut(|words| {
-            let words = words.cast::<MaybeUninit<u64>>();
-            // SAFETY: the worker is the only thread accessing the report, and `clear` wrote
-            // the count (the contract).
-            unsafe {
-                let count = (*words).assume_init();
-                values::<T>(words).add(count as usize).write(value);
-                *words = MaybeUninit::new(count + 1);
-            }
-        });
+        Reporter {
+            report: self,
+            _values: PhantomData,
+        }
     }
 
     /// The values of the last phase, moved out in push order; the ones not iterated are
@@ -78,8 +72,9 @@ impl Report {
     ///
     /// # Safety
     ///
-    /// Called by the leader after the gather of a phase in which the report's worker cleared
-    /// it and pushed only values of `T`, at most once per such phase, and never during a phase.
+    /// Called by the leader after the gather of a phase in which the report's worker
+    /// [started](Self::start) it for values of `T`, at most once per such phase, and never
+    /// during a phase.
     pub(crate) unsafe fn take<T>(&self) -> Taken<'_, T> {
         // SAFETY: the worker's accesses happen before the gather, and the leader's happen
         // before the next publication (the contract).
@@ -92,6 +87,41 @@ impl Report {
             count: count as usize,
             _values: PhantomData,
         }
+    }
+}
+
+/// A worker's handle on its report during a phase, from [`Report::start`]: values of `T`
+/// pushed here reach the leader after the gather.
+pub(crate) struct Reporter<'a, T> {
+    report: &'a Report,
+    /// `fn() -> T`: a reporter moves `T`s into the report but holds none itself.
+    _values: PhantomData<fn() -> T>,
+}
+
+impl<T> Reporter<'_, T> {
+    /// Appends `value` to the report.
+    ///
+    /// # Panics
+    ///
+    /// If the report already holds [`Report::capacity::<T>()`](Report::capacity) values (an
+    /// internal error: callers check that what they push fits).
+    pub(crate) fn push(&self, value: T) {
+        self.report.0.with_mut(|words| {
+            let words = words.cast::<MaybeUninit<u64>>();
+            // SAFETY: the report's worker is the only thread accessing it during the phase,
+            // `start` wrote the count, and every value pushed since is a `T` (`start`'s
+            // contract); the value goes to index `count`, below the capacity (checked).
+            unsafe {
+                let count = (*words).assume_init() as usize;
+                assert!(
+                    count < Report::capacity::<T>(),
+                    "phase-pool: internal error: a report holds at most {} values of this type",
+                    Report::capacity::<T>()
+                );
+                values::<T>(words).add(count).write(value);
+                *words = MaybeUninit::new(count as u64 + 1);
+            }
+        });
     }
 }
 
@@ -200,10 +230,8 @@ mod tests {
             !Report::fits::<u128>(1),
             "16-byte alignment is more than a word's"
         );
-        assert!(
-            !Report::fits::<[u8; 2]>(usize::MAX),
-            "overflowing sizes do not fit"
-        );
+        assert!(!Report::fits::<[u8; 2]>(usize::MAX));
+        assert_eq!(Report::capacity::<[u8; 3]>(), 37);
     }
 
     #[test]
@@ -213,9 +241,9 @@ mod tests {
         let counter = Rc::new(());
         // SAFETY: one thread plays both the worker and the leader, in turn.
         unsafe {
-            report.clear();
+            let reporter = report.start();
             for value in 0..3 {
-                report.push((value, Rc::clone(&counter)));
+                reporter.push((value, Rc::clone(&counter)));
             }
             let mut taken = report.take::<(i32, Rc<()>)>();
             assert_eq!(taken.next().unwrap().0, 0);
@@ -229,8 +257,19 @@ mod tests {
         );
         // SAFETY: as above, a new phase.
         unsafe {
-            report.clear();
+            report.start::<u8>();
             assert_eq!(report.take::<u8>().count(), 0);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "at most 14 values")]
+    fn pushing_past_the_capacity_is_refused() {
+        let report = Report::new();
+        // SAFETY: one thread; the values are `u64`s (leaked by the panic, which is fine).
+        let reporter = unsafe { report.start::<u64>() };
+        for value in 0..15 {
+            reporter.push(value);
         }
     }
 }
