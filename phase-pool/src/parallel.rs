@@ -5,7 +5,7 @@ use std::ops::{Range, RangeTo};
 
 use crate::pool::PhasePool;
 use crate::raw::chunks::ChunksMut;
-use crate::raw::report::Report;
+use crate::raw::report::{Report, Reporter};
 use crate::raw::slots::Slots;
 use crate::schedule::{static_block, Plan, Schedule, Scheduled};
 use crate::sync::{AtomicBool, Ordering};
@@ -84,7 +84,7 @@ impl Scheduled<'_> {
 
     /// `combine(..combine(combine(identity, result_of(0)), result_of(1)).., result_of(count - 1))`:
     /// the results computed in parallel, each exactly once (absent panics), and folded in
-    /// index order on the calling thread after the phase.
+    /// index order on the calling thread.
     fn reduce_phase<R, F, C>(&self, count: usize, result_of: F, identity: R, combine: C) -> R
     where
         R: Send,
@@ -96,16 +96,15 @@ impl Scheduled<'_> {
             // One worker would compute all of it: no phase, and no storage for the results.
             return (0..count).map(result_of).fold(identity, combine);
         }
-        if self.schedule == Schedule::Static && Report::fits::<R>(count.div_ceil(workers)) {
+        if self.schedule == Schedule::Static && Report::accepts::<R>() {
             return self.reduce_reported(count, result_of, identity, combine);
         }
         fold_in_order(self.results_phase(count, result_of), identity, combine)
     }
 
-    /// [`reduce_phase`](Self::reduce_phase) under the static schedule when every worker's
-    /// results fit in its [`Report`]: each worker computes its block in order and leaves the
-    /// results on the line of its `done` word, and the leader folds them worker by worker,
-    /// which is index order.
+    /// [`reduce_phase`](Self::reduce_phase) under the static schedule: each worker computes
+    /// its block in order and reports the results (`raw/report.rs`); the leader folds its own
+    /// while the others work, then theirs worker by worker, which is index order.
     fn reduce_reported<R, F, C>(&self, count: usize, result_of: F, identity: R, combine: C) -> R
     where
         R: Send,
@@ -115,20 +114,20 @@ impl Scheduled<'_> {
         let workers = self.pool.num_threads();
         let stop = AtomicBool::new(false);
         // The job owns what it uses, as in `units_phase`.
-        let partials = self.pool.phase_reporting(move |worker, reporter| {
+        let job = move |worker, reporter: Reporter<'_, R>| {
             let guard = StopOnUnwind(&stop);
-            for index in static_block(worker, workers, count) {
+            let block = static_block(worker, workers, count);
+            reporter.expect(block.len());
+            for index in block {
                 // Relaxed: see `StopOnUnwind`.
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                // At most `count.div_ceil(workers)` values (the largest static block), which
-                // fit (`reduce_phase` checked).
                 reporter.push(result_of(index));
             }
             std::mem::forget(guard);
-        });
-        partials.fold(identity, combine)
+        };
+        self.pool.phase_folding(job, identity, combine)
     }
 
     /// Runs `result_of(index)` for every `index` in `0..count`, exactly once each (absent
@@ -314,7 +313,8 @@ impl PhasePool {
     /// The result is exactly that of the serial fold over `data.chunks_mut(chunk_len)`, whatever
     /// the schedule and the number of threads, so it is bitwise reproducible (floating-point
     /// sums included) as long as `map` and `combine` are deterministic. `combine` runs on the
-    /// calling thread after the phase. An empty `data` returns `identity`.
+    /// calling thread (under the static schedule it folds the calling thread's own partials
+    /// while the other workers are still mapping). An empty `data` returns `identity`.
     ///
     /// # Examples
     ///
@@ -332,7 +332,7 @@ impl PhasePool {
     ///
     /// If `chunk_len == 0`. A panic of `map` stops the phase as in
     /// [`for_each_chunk_mut`](Self::for_each_chunk_mut); a panic of `combine` unwinds from this
-    /// call after the phase. Either way the pool stays usable.
+    /// call once every worker has stopped. Either way the pool stays usable.
     #[track_caller]
     pub fn map_reduce_chunks_mut<T, R, M, C>(
         &self,

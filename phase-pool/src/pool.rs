@@ -7,7 +7,7 @@ use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
 use crate::raw::handoff::{Aborted, Leader, Panic};
-use crate::raw::report::{take_all, Reporter};
+use crate::raw::report::{take_all, Report, Reporter};
 use crate::schedule::{Schedule, Scheduled};
 use crate::spmd::Collectives;
 use crate::sync::thread::JoinHandle;
@@ -153,36 +153,64 @@ impl PhasePool {
     /// Runs `job(i)` on every worker `i` and returns when all have finished; resumes the first
     /// panic.
     pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: F) {
-        if let Err(panic) = self.leader.run(move |worker, _| job(worker)) {
+        if let Err(panic) = self.leader.run(move |worker, _| job(worker), |_| ()) {
             resume_phase_panic(panic);
         }
     }
 
-    /// Runs `job(i, reporter)` on every worker `i` and returns the values the workers pushed
-    /// through their reporters, worker by worker, each worker's in push order. A worker may
-    /// push up to [`Report::capacity::<R>()`](Report::capacity) values; they travel to the
-    /// leader on the line of the worker's `done` word (`raw/report.rs`).
+    /// Runs `job(i, reporter)` on every worker `i` and folds the values the workers push
+    /// through their reporters: `fold(..fold(init, v_0).., v_last)` over worker 0's values in
+    /// push order, then worker 1's, and so on.
     ///
-    /// Resumes the first panic of the phase once all have finished, after dropping the values
-    /// pushed.
-    pub(crate) fn phase_reporting<'p, R, F>(&'p self, job: F) -> impl Iterator<Item = R> + 'p
+    /// The values travel in the workers' reports (`raw/report.rs`): the first few on the line
+    /// the leader's gather reads anyway. The leader folds its own values while the followers
+    /// may still be at work, and the followers' after the gather.
+    ///
+    /// Resumes the first panic of the phase (one of `fold` included) once all have finished,
+    /// after dropping the values not folded.
+    ///
+    /// # Panics
+    ///
+    /// If reports do not [accept](Report::accepts) values of `R`.
+    pub(crate) fn phase_folding<R, A, F, C>(&self, job: F, init: A, mut fold: C) -> A
     where
-        R: Send + 'p,
+        R: Send,
         F: Fn(usize, Reporter<'_, R>) + Sync,
+        C: FnMut(A, R) -> A,
     {
-        let outcome = self.leader.run(move |worker, report| {
-            // SAFETY: worker `worker`'s own report, during the phase, pushed to only through
-            // this reporter.
-            job(worker, unsafe { report.start() });
-        });
+        assert!(
+            Report::accepts::<R>(),
+            "phase_folding: values of this type are over-aligned"
+        );
+        let mut folded = None;
+        let outcome = self.leader.run(
+            move |worker, report| {
+                // SAFETY: worker `worker`'s own report, during its part of the phase, pushed
+                // to only through this reporter.
+                job(worker, unsafe { report.start() });
+            },
+            |own| {
+                // SAFETY: the leader's own part is over, and it started its report for `R`s;
+                // taken once, here.
+                let values = unsafe { own.take::<R>() };
+                folded = Some(values.fold(init, &mut fold));
+            },
+        );
+        // Unless the leader's part panicked before its fold took its report, the rest is the
+        // followers'.
+        let taken = usize::from(folded.is_some());
         // SAFETY: the phase ran (`run` returned after its gather), every worker started its
-        // report for `R`s in it, and the reports are taken once, here.
-        let values = unsafe { take_all::<R, _>(self.leader.reports()) };
-        if let Err(panic) = outcome {
-            drop(values);
-            resume_phase_panic(panic);
+        // report for `R`s in it, and each report is taken once: the leader's by its fold or
+        // here, the followers' here.
+        let values = unsafe { take_all::<R, _>(self.leader.reports().skip(taken)) };
+        match (outcome, folded) {
+            (Ok(()), Some(folded)) => values.fold(folded, fold),
+            (Err(panic), _) => {
+                drop(values);
+                resume_phase_panic(panic)
+            }
+            (Ok(()), None) => unreachable!("the leader folds its values unless its part panics"),
         }
-        values
     }
 }
 

@@ -14,7 +14,7 @@ use barrier_core::{Barrier, Seat};
 use crate::pool::PhasePool;
 use crate::raw::exchange::{Broken, Exchange, Port, Round};
 use crate::raw::handoff::Aborted;
-use crate::raw::report::Report;
+use crate::raw::report::{Report, Reporter};
 use crate::schedule::static_block;
 use crate::sync::Mutex;
 
@@ -586,14 +586,21 @@ impl PhasePool {
             std::mem::forget(guard);
             result
         };
-        // Each worker's result travels to the caller in its report, boxed if it does not fit.
-        let results: Vec<R> = if Report::fits::<R>(1) {
-            self.phase_reporting(|index, reporter| reporter.push(run_worker(index)))
-                .collect()
+        // Each worker's result travels to the caller in its report (boxed if over-aligned).
+        let collect = |mut results: Vec<R>, result| {
+            results.push(result);
+            results
+        };
+        let results = if Report::accepts::<R>() {
+            let job = |index, reporter: Reporter<'_, R>| reporter.push(run_worker(index));
+            self.phase_folding(job, Vec::with_capacity(n), collect)
         } else {
-            self.phase_reporting(|index, reporter| reporter.push(Box::new(run_worker(index))))
-                .map(|result| *result)
-                .collect()
+            let job = |index, reporter: Reporter<'_, Box<R>>| {
+                reporter.push(Box::new(run_worker(index)));
+            };
+            self.phase_folding(job, Vec::with_capacity(n), |results, result| {
+                collect(results, *result)
+            })
         };
         debug_assert_eq!(results.len(), n, "every worker reports its result");
         results

@@ -8,15 +8,16 @@
 //! ```text
 //! leader (worker 0)                        follower i (1..n)
 //! job := Some(job_ref); phase := p         wait until phase != last seen (= p)
-//! job(0), catching a panic                 read job                  // None: shut down
+//! job(0), then meanwhile(), catching a    read job                  // None: shut down
+//!   panic
 //! wait until done[i] == p for every i      job(i), catching a panic
 //! take the first panic; drop the job       done[i] := p
 //! ```
 //!
 //! A job of up to 104 bytes is moved into the line that carries `phase` (see [`Start`]), so a
-//! follower finds the job's captures where it reads the phase number; a worker may leave a few
-//! results in the [`Report`] on the line of its `done` word, so the leader's gather brings
-//! them along.
+//! follower finds the job's captures where it reads the phase number. A worker leaves its
+//! results in the [`Report`] that shares the line of its `done` word, so the leader's gather
+//! brings the first few along.
 //!
 //! Happens-before edges: the leader's `Release` store of `phase` after writing `job` (and the
 //! job's data) -> a follower's `Acquire` load that sees it; a follower's work, panic record and
@@ -272,9 +273,15 @@ pub(crate) struct Leader {
 
 impl Leader {
     /// Runs `job(i, report_i)` on every worker `i` (itself as worker 0) with the worker's
-    /// [`Report`], and returns once all of them have finished. Returns the first panic of the
-    /// phase, if any; the caller resumes it.
-    pub(crate) fn run<F: Fn(usize, &Report) + Sync>(&self, job: F) -> Result<(), Panic> {
+    /// [`Report`], and returns once all of them have finished. After its own part, unless that
+    /// panicked, the leader calls `meanwhile(report_0)` while the followers may still be at
+    /// work. Returns the first panic of the phase (`meanwhile`'s included), if any; the caller
+    /// resumes it.
+    pub(crate) fn run<F, M>(&self, job: F, meanwhile: M) -> Result<(), Panic>
+    where
+        F: Fn(usize, &Report) + Sync,
+        M: FnOnce(&Report),
+    {
         assert!(
             !self.in_phase.replace(true),
             "a phase was started from inside a phase of the same pool"
@@ -297,7 +304,9 @@ impl Leader {
         };
         let phase = self.publish(Some(JobRef::new(job)));
         let report = &self.shared.done[0].report;
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(0, report))) {
+        let own_part = catch_unwind(AssertUnwindSafe(|| job(0, report)))
+            .and_then(|()| catch_unwind(AssertUnwindSafe(|| meanwhile(report))));
+        if let Err(panic) = own_part {
             self.shared.record(panic);
         }
         self.gather(phase);
