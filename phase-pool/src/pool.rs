@@ -182,6 +182,7 @@ impl PhasePool {
             Report::accepts::<R>(),
             "phase_folding: values of this type are over-aligned"
         );
+        let mut own_taken = false;
         let mut folded = None;
         let outcome = self.leader.run(
             move |worker, report| {
@@ -191,18 +192,17 @@ impl PhasePool {
             },
             |own| {
                 // SAFETY: the leader's own part is over, and it started its report for `R`s;
-                // taken once, here.
+                // taken once, here (a panic of `fold` drops the rest with `values`).
                 let values = unsafe { own.take::<R>() };
+                own_taken = true;
                 folded = Some(values.fold(init, &mut fold));
             },
         );
-        // Unless the leader's part panicked before its fold took its report, the rest is the
-        // followers'.
-        let taken = usize::from(folded.is_some());
         // SAFETY: the phase ran (`run` returned after its gather), every worker started its
-        // report for `R`s in it, and each report is taken once: the leader's by its fold or
-        // here, the followers' here.
-        let values = unsafe { take_all::<R, _>(self.leader.reports().skip(taken)) };
+        // report for `R`s in it, and each report is taken once: the leader's by its fold, or
+        // here if its part panicked first; the followers' here.
+        let values =
+            unsafe { take_all::<R, _>(self.leader.reports().skip(usize::from(own_taken))) };
         match (outcome, folded) {
             (Ok(()), Some(folded)) => values.fold(folded, fold),
             (Err(panic), _) => {

@@ -351,33 +351,40 @@ fn partial_results_are_dropped_exactly_once_whatever_panics() {
                     drop(last);
                     ledger.assert_balanced(&case);
 
-                    expect_panic("map", || {
-                        pool.map_reduce_index(
-                            count,
-                            1,
-                            ledger.make(usize::MAX),
-                            |r| {
-                                assert!(r.start != count / 2, "map");
-                                ledger.make(r.start)
-                            },
-                            keep_last,
-                        )
-                    });
-                    ledger.assert_balanced(&format!("{case}, map panics"));
+                    // `map` panics on the calling thread or on a follower.
+                    for fails_at in [per_worker / 2, count / 2] {
+                        expect_panic("map", || {
+                            pool.map_reduce_index(
+                                count,
+                                1,
+                                ledger.make(usize::MAX),
+                                |r| {
+                                    assert!(r.start != fails_at, "map");
+                                    ledger.make(r.start)
+                                },
+                                keep_last,
+                            )
+                        });
+                        ledger.assert_balanced(&format!("{case}, map panics at {fails_at}"));
+                    }
 
-                    expect_panic("combine", || {
-                        pool.map_reduce_index(
-                            count,
-                            1,
-                            ledger.make(usize::MAX),
-                            |r| ledger.make(r.start),
-                            |a, b| {
-                                assert!(b.id != count / 2, "combine");
-                                keep_last(a, b)
-                            },
-                        )
-                    });
-                    ledger.assert_balanced(&format!("{case}, combine panics"));
+                    // `combine` panics on the calling thread's own partials (folded while the
+                    // others work) or on a follower's (folded after the gather).
+                    for fails_at in [per_worker / 2, count / 2, count - 1] {
+                        expect_panic("combine", || {
+                            pool.map_reduce_index(
+                                count,
+                                1,
+                                ledger.make(usize::MAX),
+                                |r| ledger.make(r.start),
+                                |a, b| {
+                                    assert!(b.id != fails_at, "combine");
+                                    keep_last(a, b)
+                                },
+                            )
+                        });
+                        ledger.assert_balanced(&format!("{case}, combine panics at {fails_at}"));
+                    }
                 }
             }
         }
