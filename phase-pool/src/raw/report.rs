@@ -69,8 +69,10 @@ impl Report {
     /// # Safety
     ///
     /// Called by the report's worker during a phase, which then pushes only through the
-    /// returned `Reporter` (until its part of the phase ends); the leader does not access the
-    /// report until then. Values of the previous phase that were not taken are leaked.
+    /// returned `Reporter` and drops it before its part of the phase ends; the leader does not
+    /// access the report until then. Values of the previous phase that were not taken are
+    /// leaked, and so are the values of a reporter that is forgotten instead of dropped (the
+    /// report then counts none).
     ///
     /// # Panics
     ///
