@@ -1,6 +1,9 @@
 //! A worker's report of one phase: the result values it leaves for the leader, the first few
 //! on the cache line of its `done` word (so the line the leader's gather reads anyway brings
-//! them along), the rest in a buffer the worker owns and reuses from phase to phase.
+//! them along), the rest in a buffer the worker owns and reuses from phase to phase. A worker
+//! that announces more values than fit on the line ([`Reporter::expect`]) puts them all in
+//! that buffer: the leader polls the line while it waits, and a store to a polled line costs
+//! the writer a transfer.
 //!
 //! Results kept in memory the leader allocates each phase cost the allocation, false sharing
 //! where two workers' results meet, and two cache-line transfers per line on the critical
