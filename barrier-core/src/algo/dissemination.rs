@@ -45,7 +45,6 @@ impl Dissemination {
     /// the flag holds at least `value` and returns `true`, or returns `false` if the generation
     /// failed first; `after_signal` runs after each signal (to wake a parked partner). Returns
     /// whether every round finished: then every seat has arrived.
-    #[inline]
     pub(crate) fn arrive(
         &self,
         seat: usize,
