@@ -413,3 +413,37 @@ fn a_phase_drops_its_closure_once_whatever_its_size() {
         }
     });
 }
+
+/// Results of every shape reach the fold in chunk order: over-aligned (`u128`, which the
+/// workers' reports do not hold, so the phase uses per-chunk slots), zero-sized, and larger
+/// than a report's line (spilled).
+#[test]
+fn reductions_of_every_result_shape_match_serial() {
+    for_all_pools(|pool, schedule| {
+        let pool = pool.with_schedule(schedule);
+        for len in SIZES {
+            let serial: u128 = (0..len as u128).fold(7, |a, b| a.wrapping_mul(31) ^ (b << 64));
+            let got = pool.map_reduce_index(
+                len,
+                1,
+                7u128,
+                |r| (r.start as u128) << 64,
+                |a, b| a.wrapping_mul(31) ^ b,
+            );
+            assert_eq!(got, serial, "u128, {schedule:?} len={len}");
+
+            let mut calls = 0;
+            pool.map_reduce_index(len, 1, (), |_| (), |(), ()| calls += 1);
+            assert_eq!(calls, len, "(), {schedule:?} len={len}");
+
+            let wide = |i: usize| [i as u64; 12];
+            let mix = |mut a: [u64; 12], b: [u64; 12]| {
+                a[0] = a[0].wrapping_mul(31) ^ b[11];
+                a
+            };
+            let serial = (0..len).map(wide).fold([1; 12], mix);
+            let got = pool.map_reduce_index(len, 1, [1; 12], |r| wide(r.start), mix);
+            assert_eq!(got, serial, "[u64; 12], {schedule:?} len={len}");
+        }
+    });
+}

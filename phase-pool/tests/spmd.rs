@@ -314,3 +314,22 @@ fn out_of_range_arguments_panic() {
         assert_eq!(pool.run(|ctx| ctx.index()), [0, 1]);
     });
 }
+
+/// Run results of every shape come back in worker order: over-aligned (`u128`, boxed on the
+/// way), zero-sized, and larger than a report's line.
+#[test]
+fn results_of_every_shape_come_in_worker_order() {
+    watchdog(|| {
+        for threads in THREADS {
+            let pool = pool(threads);
+            let wide = pool.run(|ctx| (ctx.index() as u128) << 100);
+            assert_eq!(
+                wide,
+                (0..threads as u128).map(|i| i << 100).collect::<Vec<_>>()
+            );
+            assert_eq!(pool.run(|_| ()).len(), threads);
+            let big = pool.run(|ctx| [ctx.index(); 40]);
+            assert!(big.iter().enumerate().all(|(i, b)| *b == [i; 40]));
+        }
+    });
+}
