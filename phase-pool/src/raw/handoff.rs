@@ -20,9 +20,10 @@
 //! brings the first few along.
 //!
 //! Happens-before edges: the leader's `Release` store of `phase` after writing `job` (and the
-//! job's data) -> a follower's `Acquire` load that sees it; a follower's work, panic record and
-//! read of `job` -> its `Release` store of `done[i]` -> the leader's `Acquire` load that sees
-//! it, after which the leader returns (ending the job's borrow) and may write `job` again.
+//! job's data) -> a follower's `Acquire` load that sees it; a follower's work, report, panic
+//! record and read of `job` -> its `Release` store of `done[i]` -> the leader's `Acquire` load
+//! that sees it, after which the leader takes the report, returns (ending the job's borrow)
+//! and may write `job` again.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -361,8 +362,8 @@ impl Leader {
         let mut next = 1;
         self.shared.finished.wait_until(|| {
             while let Some(follower) = done.get(next) {
-                // Acquire: pairs with the follower's Release store; its work, panic record and
-                // last read of `job` happen before whatever the leader does next.
+                // Acquire: pairs with the follower's Release store; its work, report, panic
+                // record and last read of `job` happen before whatever the leader does next.
                 if follower.phase.load(Ordering::Acquire) != phase {
                     return None;
                 }
@@ -407,8 +408,8 @@ impl Follower {
             if let Err(panic) = outcome {
                 self.shared.record(panic);
             }
-            // Release: our work, panic record and read of `job` happen before the leader's
-            // Acquire load that sees this value.
+            // Release: our work, report, panic record and read of `job` happen before the
+            // leader's Acquire load that sees this value.
             done.store(seen, Ordering::Release);
             self.shared.finished.notify();
         }
