@@ -10,8 +10,8 @@
 //!
 //! Loom checks every interleaving (up to the preemption bound) for data races on the job slot
 //! and the workers' reports, where the phases leave their partial results (both are loom
-//! `UnsafeCell`s under this cfg), deadlocks and lost
-//! wake-ups in the hand-off (its `Signal`s park under both policies), and the final values.
+//! `UnsafeCell`s under this cfg), deadlocks and lost wake-ups in the hand-off (its `Signal`s
+//! park under both policies), and the final values.
 //! Weakening either Release store of the hand-off (`phase`, `done`) or dropping the followers'
 //! notify of the leader makes the two-worker models fail; a gather that skips the second
 //! follower makes the three-worker model fail.

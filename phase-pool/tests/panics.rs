@@ -397,7 +397,8 @@ fn run_results_are_dropped_exactly_once_whatever_panics() {
         let ledger = Ledger::default();
         for threads in [1, 2, 3, 5] {
             let pool = pool(threads);
-            // A small result travels in the worker's report, a large one boxed.
+            // A small result travels on the worker's `done` line, a large one (168 bytes) in
+            // its spill buffer.
             let results = pool.run(|ctx| ledger.make(ctx.index()));
             let ids: Vec<usize> = results.iter().map(|r| r.id).collect();
             assert_eq!(ids, (0..threads).collect::<Vec<_>>());
