@@ -82,6 +82,21 @@ impl Scheduled<'_> {
         });
     }
 
+    /// Runs `f(index)` for every `index` in `0..count`, exactly once each, dealt by the
+    /// schedule; after a panic the workers take no new index.
+    fn each_index_phase(&self, count: usize, f: impl Fn(usize) + Sync) {
+        self.units_phase(count, move |units, stop| {
+            for index in units {
+                // Relaxed: see `StopOnUnwind`.
+                if stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                f(index);
+            }
+            true
+        });
+    }
+
     /// `combine(..combine(combine(identity, result_of(0)), result_of(1)).., result_of(count - 1))`:
     /// the results computed in parallel, each exactly once (absent panics), and folded in
     /// index order on the calling thread.
@@ -140,18 +155,11 @@ impl Scheduled<'_> {
         let slots = Slots::new(count);
         // `result_of` by value, as in `units_phase`.
         let slots_ref = &slots;
-        self.units_phase(count, move |units, stop| {
-            for index in units {
-                // Relaxed: see `StopOnUnwind`.
-                if stop.load(Ordering::Relaxed) {
-                    return false;
-                }
-                let result = result_of(index);
-                // SAFETY: the plan deals every index to exactly one worker, once, and `slots`
-                // lives only for this phase.
-                unsafe { slots_ref.put(index, result) };
-            }
-            true
+        self.each_index_phase(count, move |index| {
+            let result = result_of(index);
+            // SAFETY: the phase runs every index once, on one worker, and `slots` lives only
+            // for this phase.
+            unsafe { slots_ref.put(index, result) };
         });
         slots
     }
@@ -170,17 +178,10 @@ impl Scheduled<'_> {
     {
         check_chunk_len(chunk_len);
         let chunks = ChunksMut::new(data, chunk_len);
-        self.units_phase(chunks.count(), move |units, stop| {
-            for index in units {
-                // Relaxed: see `StopOnUnwind`.
-                if stop.load(Ordering::Relaxed) {
-                    return false;
-                }
-                // SAFETY: the plan deals every chunk index to exactly one worker, once, and
-                // `chunks` lives only for this phase.
-                f(index, unsafe { chunks.claim(index) });
-            }
-            true
+        self.each_index_phase(chunks.count(), move |index| {
+            // SAFETY: the phase runs every chunk index once, on one worker, and `chunks` lives
+            // only for this phase.
+            f(index, unsafe { chunks.claim(index) });
         });
     }
 
