@@ -307,11 +307,26 @@ impl Barrier {
     pub(crate) fn wait_for_state<T>(
         &self,
         deadline: Option<Instant>,
+        ready: impl FnMut(State) -> Option<T>,
+    ) -> Result<T, TimedOut> {
+        self.wait_for_state_on(&self.shared.parker, deadline, ready)
+    }
+
+    /// [`wait_for_state`](Self::wait_for_state), parked (if it parks) on `parker`: one that
+    /// every change `ready` waits for notifies.
+    pub(crate) fn wait_for_state_on<T>(
+        &self,
+        parker: &Parker,
+        deadline: Option<Instant>,
         mut ready: impl FnMut(State) -> Option<T>,
     ) -> Result<T, TimedOut> {
-        wait_until(&self.shared.parker, self.shared.budget, deadline, || {
-            ready(self.load())
-        })
+        wait_until(parker, self.shared.budget, deadline, || ready(self.load()))
+    }
+
+    /// Where threads wait for the state word or a seated release.
+    #[inline]
+    pub(crate) fn parker(&self) -> &Parker {
+        &self.shared.parker
     }
 
     /// Waits until generation `generation`, which this thread joined, is released (`Ok`) or
@@ -568,12 +583,35 @@ impl Barrier {
         self.load().phase() == Phase::Broken
     }
 
-    /// Wakes parked threads after a state change they may wait for. Skipped when the policy
-    /// never parks: then nobody sleeps, and the fence it would cost is saved.
+    /// Wakes parked threads after a state change they may wait for: those parked on the
+    /// barrier's parker and, on a dissemination barrier, those parked at their flags (a
+    /// failure ends their rounds too). Skipped when the policy never parks: then nobody sleeps,
+    /// and the fences it would cost are saved.
     #[inline]
     pub(crate) fn notify(&self) {
         if self.shared.budget.parks {
             self.shared.parker.notify_all();
+            if let Mode::Seated(seated) = &self.shared.mode {
+                seated.notify_flag_waiters();
+            }
+        }
+    }
+
+    /// Wakes the threads parked on the barrier's parker, not those at dissemination flags:
+    /// after a seated generation's release, which only the release waiters wait for.
+    #[inline]
+    pub(crate) fn notify_release(&self) {
+        if self.shared.budget.parks {
+            self.shared.parker.notify_all();
+        }
+    }
+
+    /// Wakes the seat `seat` if it parked at one of its dissemination flags: after a signal to
+    /// it, which no other seat waits for.
+    #[inline]
+    pub(crate) fn notify_flag(&self, seated: &Seated, seat: usize) {
+        if self.shared.budget.parks {
+            seated.flag_parker(seat).notify_all();
         }
     }
 

@@ -14,7 +14,7 @@ use crate::seated::{record_failure, Seated};
 use crate::state::{Phase, State};
 use crate::sync::Ordering;
 use crate::topology;
-use crate::wait::{deadline_after, TimedOut};
+use crate::wait::{deadline_after, Parker, TimedOut};
 
 /// One thread's fixed place at a barrier built with
 /// [`BarrierBuilder::build_seated`](crate::BarrierBuilder::build_seated).
@@ -246,9 +246,10 @@ impl Seat {
                                 state.is_seated_failure_of(generation).then_some(false)
                             }
                         };
-                        self.wait_or_time_out(seated, generation, &mut deadline, poll)
+                        let parker = seated.flag_parker(self.index);
+                        self.wait_or_time_out(seated, generation, parker, &mut deadline, poll)
                     },
-                    || self.barrier.notify(),
+                    |partner| self.barrier.notify_flag(seated, partner),
                 );
                 if !finished {
                     return Err(self.leave_failed());
@@ -277,7 +278,8 @@ impl Seat {
             Some(completer) => Some(Some(completer)),
             None => state.is_seated_failure_of(generation).then_some(None),
         };
-        match self.wait_or_time_out(seated, generation, &mut deadline, poll) {
+        let parker = self.barrier.parker();
+        match self.wait_or_time_out(seated, generation, parker, &mut deadline, poll) {
             Some(completer) => {
                 self.generation.set(generation + 1);
                 Ok(Seated::index(self.index, completer, parties))
@@ -286,18 +288,20 @@ impl Seat {
         }
     }
 
-    /// Waits until `poll` maps the state word to `Some`. When the deadline passes first, fails
-    /// the generation, unless every seat has arrived (then it completes, and the wait goes on
-    /// without a deadline, as a timeout during the action is ignored).
+    /// Waits until `poll` maps the state word to `Some`, parked (if it parks) on `parker`.
+    /// When the deadline passes first, fails the generation, unless every seat has arrived
+    /// (then it completes, and the wait goes on without a deadline, as a timeout during the
+    /// action is ignored).
     fn wait_or_time_out<T>(
         &self,
         seated: &Seated,
         generation: u64,
+        parker: &Parker,
         deadline: &mut Option<Instant>,
         mut poll: impl FnMut(State) -> Option<T>,
     ) -> T {
         loop {
-            match self.barrier.wait_for_state(*deadline, &mut poll) {
+            match self.barrier.wait_for_state_on(parker, *deadline, &mut poll) {
                 Ok(ready) => return ready,
                 Err(TimedOut) => {
                     seated.fail(&self.barrier, generation, BrokenCause::TimedOut);
@@ -319,7 +323,7 @@ impl Seat {
         match outcome {
             Ok(()) => {
                 seated.publish_release(generation, self.index);
-                self.barrier.notify();
+                self.barrier.notify_release();
                 Ok(parties - 1)
             }
             Err(panic) => {

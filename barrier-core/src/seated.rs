@@ -21,6 +21,7 @@ use crate::barrier::Barrier;
 use crate::error::BrokenCause;
 use crate::state::{Phase, State};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::wait::Parker;
 
 /// The per-seat part of a seated barrier.
 pub(crate) struct Seated {
@@ -34,6 +35,10 @@ pub(crate) struct Seated {
     /// before anyone returns). A dissemination barrier without an action never uses it.
     release: CachePadded<Release>,
     releases: bool,
+    /// Per seat of a dissemination barrier (empty for a tree): where the seat parks while it
+    /// waits at a flag, so that a signal wakes only the seat it is for. With one parker for
+    /// all, each of a generation's `parties * rounds` signals woke every parked seat.
+    flag_parkers: Box<[CachePadded<Parker>]>,
     /// Cores assigned to the seats by the builder's placement.
     pub(crate) cores: Vec<Option<usize>>,
 }
@@ -64,6 +69,12 @@ impl Seated {
     pub(crate) fn new(gather: Gather, has_action: bool, cores: Vec<Option<usize>>) -> Seated {
         let parties = cores.len();
         let releases = has_action || matches!(gather, Gather::Tree(_));
+        let flag_parkers = match gather {
+            Gather::Dissemination(_) => (0..parties)
+                .map(|_| CachePadded::new(Parker::default()))
+                .collect(),
+            Gather::Tree(_) => Box::default(),
+        };
         Seated {
             gather,
             slots: (0..parties)
@@ -74,7 +85,21 @@ impl Seated {
                 completer: AtomicUsize::new(0),
             }),
             releases,
+            flag_parkers,
             cores,
+        }
+    }
+
+    /// Where seat `seat` parks while it waits at a dissemination flag.
+    #[inline]
+    pub(crate) fn flag_parker(&self, seat: usize) -> &Parker {
+        &self.flag_parkers[seat]
+    }
+
+    /// Wakes every seat parked at a dissemination flag (a failure ends their rounds).
+    pub(crate) fn notify_flag_waiters(&self) {
+        for parker in self.flag_parkers.iter() {
+            parker.notify_all();
         }
     }
 

@@ -5,17 +5,21 @@
 pub(crate) use std::{
     hint::spin_loop,
     sync::{
-        atomic::{fence, AtomicU64, AtomicUsize, Ordering},
-        Arc, Condvar, Mutex,
+        atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering},
+        Arc, Mutex,
     },
     thread::yield_now,
 };
+
+/// Only the futex emulation (off Linux) sleeps on a condition variable.
+#[cfg(not(any(target_os = "linux", lockstep_loom)))]
+pub(crate) use std::sync::Condvar;
 
 #[cfg(lockstep_loom)]
 pub(crate) use loom::{
     hint::spin_loop,
     sync::{
-        atomic::{fence, AtomicU64, AtomicUsize, Ordering},
+        atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering},
         Arc, Condvar, Mutex,
     },
     thread::yield_now,

@@ -43,14 +43,15 @@ impl Dissemination {
 
     /// Seat `seat` runs its rounds for `generation`. `wait_for_flag(flag, value)` waits until
     /// the flag holds at least `value` and returns `true`, or returns `false` if the generation
-    /// failed first; `after_signal` runs after each signal (to wake a parked partner). Returns
+    /// failed first; `after_signal(partner)` runs after each signal (to wake the partner if it
+    /// parked). Returns
     /// whether every round finished: then every seat has arrived.
     pub(crate) fn arrive(
         &self,
         seat: usize,
         generation: u64,
         mut wait_for_flag: impl FnMut(&AtomicU64, u64) -> bool,
-        mut after_signal: impl FnMut(),
+        mut after_signal: impl FnMut(usize),
     ) -> bool {
         let signal = generation + 1;
         for round in 0..self.rounds {
@@ -58,7 +59,7 @@ impl Dissemination {
             // Release: pairs with the partner's Acquire load in `wait_for_flag`, passing on
             // everything this seat knows (its writes and those of seats it heard from).
             self.flags[partner * self.rounds + round].store(signal, Ordering::Release);
-            after_signal();
+            after_signal(partner);
             if !wait_for_flag(&self.flags[seat * self.rounds + round], signal) {
                 return false;
             }

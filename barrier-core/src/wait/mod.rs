@@ -2,6 +2,7 @@
 //! barrier-core that makes system calls (through `yield_now`, the clock and the parker).
 
 mod fence;
+mod futex;
 mod parker;
 mod policy;
 mod signal;

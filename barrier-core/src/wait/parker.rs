@@ -1,31 +1,36 @@
 //! Parking: where waiters sleep when spinning and yielding did not see the barrier move.
 //!
-//! A mutex and condition variable (on Linux, std implements both on futexes, so a parked waiter
-//! sleeps in `futex_wait` and costs no CPU). Unlike a bare futex wrapper they give timed waits
-//! everywhere and have a loom model, so the code loom checks is the code that ships.
+//! Waiters sleep on a futex (`futex.rs`, so a parked waiter costs no CPU) whose word is an
+//! epoch that every notify with sleepers bumps: a waiter reads the epoch, polls, and sleeps only
+//! while the epoch is unchanged, so a notify between its poll and its sleep ends the sleep at
+//! once. Waking needs no lock: the woken threads return in parallel and poll.
 //!
-//! The notifier must not take the mutex on every barrier episode, so it only does when
-//! `sleepers` is non-zero. That is a store-buffering (Dekker) pattern, closed by a pair of
-//! fences that order like two `SeqCst` fences: a heavy one on the waiter's side, which is about
-//! to sleep anyway, and a light one on the notifier's, which runs every episode (`fence.rs`):
+//! The notifier must not make a system call on every barrier episode, so it only bumps and
+//! wakes when `sleepers` is non-zero. That is a store-buffering (Dekker) pattern, closed by a
+//! pair of fences that order like two `SeqCst` fences: a heavy one on the waiter's side, which
+//! is about to sleep anyway, and a light one on the notifier's, which runs every episode
+//! (`fence.rs`):
 //!
 //! ```text
 //! waiter (park)                          notifier (notify_all)
 //! sleepers += 1                          state changes (the caller's store or RMW)
 //! heavy fence    ---- F1                 light fence   ---- F2
-//! poll the state                         read sleepers
+//! read the epoch, poll the state         read sleepers; if > 0: bump the epoch, wake
 //! ```
 //!
-//! Whichever fence comes first, the thread after it sees the other's write: either the waiter's poll sees the new state and does not
-//! sleep, or the notifier sees `sleepers > 0` and takes the mutex, which it can only get once the
-//! waiter sleeps in the condvar (or before the waiter locks, after which the waiter's poll, made
-//! under the mutex, sees the change). No wake-up is lost.
+//! Whichever fence comes first, the thread after it sees the other's write: either the waiter's
+//! first poll sees the new state and does not sleep, or the notifier sees `sleepers > 0` and
+//! bumps the epoch after the state change. In the second case the waiter's sleep, at this poll
+//! or a later one (it stays counted in `sleepers` until it leaves), either reads the bumped
+//! epoch (and, through it, the new state) or compares its older epoch against the bumped one
+//! in the kernel and does not sleep, or sleeps before the bump and is woken by it. No wake-up
+//! is lost.
 
-use std::sync::PoisonError;
 use std::time::Instant;
 
 use super::fence;
-use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
+use super::futex::Futex;
+use crate::sync::{AtomicUsize, Ordering};
 
 /// A waiter's deadline passed before its condition held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,8 +41,8 @@ pub(crate) struct TimedOut;
 pub(crate) struct Parker {
     /// Threads inside [`Parker::park`].
     sleepers: AtomicUsize,
-    lock: Mutex<()>,
-    condvar: Condvar,
+    /// Its word is the epoch: bumped by every notify that finds sleepers.
+    epoch: Futex,
 }
 
 impl Parker {
@@ -48,20 +53,19 @@ impl Parker {
         deadline: Option<Instant>,
         mut poll: impl FnMut() -> Option<T>,
     ) -> Result<T, TimedOut> {
-        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // Relaxed: ordered against the notifier's `sleepers` read by fence F1 below.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
         // F1: pairs with F2 in `notify_all` (see the module docs).
         fence::heavy();
         let outcome = loop {
+            // Acquire, and before the poll: an epoch bumped after the poll makes the sleep
+            // below return at once; one read here carries the state change made before it.
+            let epoch = self.epoch.word().load(Ordering::Acquire);
             if let Some(ready) = poll() {
                 break Ok(ready);
             }
-            guard = match deadline {
-                None => self
-                    .condvar
-                    .wait(guard)
-                    .unwrap_or_else(PoisonError::into_inner),
+            let timeout = match deadline {
+                None => None,
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline || cfg!(lockstep_loom) {
@@ -69,16 +73,13 @@ impl Parker {
                         // timeout firing at the earliest moment the thread would block.
                         break Err(TimedOut);
                     }
-                    self.condvar
-                        .wait_timeout(guard, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+                    Some(deadline - now)
                 }
             };
+            self.epoch.wait(epoch, timeout);
         };
-        // Relaxed: only read to decide whether to notify; a stale non-zero costs one mutex trip.
+        // Relaxed: only read to decide whether to notify; a stale non-zero costs one wake call.
         self.sleepers.fetch_sub(1, Ordering::Relaxed);
-        drop(guard);
         outcome
     }
 
@@ -90,9 +91,15 @@ impl Parker {
         fence::light();
         // Relaxed: ordered by F2.
         if self.sleepers.load(Ordering::Relaxed) > 0 {
-            // Taking the mutex waits out a waiter between its poll and its condvar wait.
-            drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
-            self.condvar.notify_all();
+            self.wake_sleepers();
         }
+    }
+
+    #[cold]
+    fn wake_sleepers(&self) {
+        // Release: a waiter that reads the bumped epoch sees the state change made before
+        // this notify.
+        self.epoch.word().fetch_add(1, Ordering::Release);
+        self.epoch.wake_all();
     }
 }
