@@ -1,6 +1,8 @@
 //! Cores and placement: which cores this process may use, and which core each of `n` threads
 //! should run on.
 
+use std::sync::OnceLock;
+
 /// Where threads are placed on the usable cores.
 ///
 /// # Examples
@@ -73,6 +75,12 @@ impl Placement {
 /// The cores this process may run on (its affinity mask), in increasing order; empty if the
 /// operating system does not say.
 ///
+/// Read once per process, the first time lockstep asks (building a barrier or pool, pinning a
+/// thread, or this call): the operating system reports the *calling thread's* mask, and once
+/// lockstep has pinned a thread that thread's mask is its one core, so asking again from a
+/// pinned caller would place a whole new team on that core. A mask set from outside after the
+/// first read (`sched_setaffinity`, `taskset -p`) is not seen.
+///
 /// # Examples
 ///
 /// ```
@@ -86,13 +94,31 @@ impl Placement {
 /// ```
 #[must_use]
 pub fn usable_cores() -> Vec<usize> {
-    let mut cores: Vec<usize> = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|core| core.id)
-        .collect();
-    cores.sort_unstable();
-    cores
+    process_cores().to_vec()
+}
+
+fn process_cores() -> &'static [usize] {
+    static CORES: OnceLock<Vec<usize>> = OnceLock::new();
+    CORES.get_or_init(|| {
+        let mut cores: Vec<usize> = core_affinity::get_core_ids()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|core| core.id)
+            .collect();
+        cores.sort_unstable();
+        cores
+    })
+}
+
+/// How many threads this process can run at once: its usable cores, capped by a CPU quota
+/// (cgroups) where one is set; at least 1.
+///
+/// Read once per process, like [`usable_cores`] and for the same reason; reading the quota
+/// also takes tens of microseconds, too slow to repeat for every barrier.
+#[must_use]
+pub fn usable_core_count() -> usize {
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Physical cores of the machine (hyper-threads not counted).
@@ -111,6 +137,9 @@ pub fn pin_current_thread(core: usize) -> bool {
     if cfg!(lockstep_loom) || core >= MAX_PINNABLE_CORE {
         return false;
     }
+    // Both are read from the calling thread's mask: read them before it shrinks to one core.
+    let _ = process_cores();
+    let _ = usable_core_count();
     core_affinity::set_for_current(core_affinity::CoreId { id: core })
 }
 
@@ -143,6 +172,19 @@ mod tests {
         );
         assert_eq!(Placement::parse("everywhere"), None);
         assert_eq!(Placement::parse(""), None);
+    }
+
+    #[test]
+    fn a_pinned_caller_still_sees_every_usable_core() {
+        std::thread::spawn(|| {
+            let cores = usable_cores();
+            let count = usable_core_count();
+            assert!(pin_current_thread(cores[0]));
+            assert_eq!(usable_cores(), cores);
+            assert_eq!(usable_core_count(), count);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -67,8 +67,9 @@ pub(crate) fn num_threads_from_env() -> Result<Option<usize>, BuildError> {
 /// The default team size: the physical cores, but no more than the cores this process may use
 /// (its affinity mask and CPU quota).
 pub(crate) fn default_threads() -> usize {
-    let usable = std::thread::available_parallelism().map_or(1, |n| n.get());
-    topology::physical_cores().min(usable).max(1)
+    topology::physical_cores()
+        .min(topology::usable_core_count())
+        .max(1)
 }
 
 /// The logical cores this thread may run on, in increasing order (none under loom, where
@@ -122,6 +123,19 @@ mod tests {
     fn out_of_range_cores_are_not_pinned() {
         assert!(!pin_current(PINNABLE_CORES));
         assert!(!pin_current(usize::MAX));
+    }
+
+    #[test]
+    fn a_pinned_caller_keeps_the_default_team_and_its_cores() {
+        std::thread::spawn(|| {
+            let threads = default_threads();
+            let cores = usable_cores();
+            assert!(pin_current(cores[0]));
+            assert_eq!(default_threads(), threads);
+            assert_eq!(usable_cores(), cores);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -195,11 +195,9 @@ impl Budget {
     }
 }
 
-/// Cores this process may run on (respects the affinity mask and cgroup quotas), read once:
-/// the query reads cgroup files (tens of microseconds), too slow to repeat for every barrier.
+/// How many threads this process can run at once; see [`crate::topology::usable_core_count`].
 pub(crate) fn usable_cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    crate::topology::usable_core_count()
 }
 
 #[cfg(test)]
