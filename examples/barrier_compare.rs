@@ -59,7 +59,8 @@ usage: barrier_compare [--threads 2,8] [--episodes N] [--reps R] [--budget-ms MS
   --budget-ms MS     target duration of one timed run (default 250)
   --contenders LIST  subset of lockstep-adaptive, lockstep-spin, lockstep-park,
                      lockstep-tree2, lockstep-tree4, lockstep-dissemination,
-                     bare-dissemination, std, hurdles (default: all)
+                     bare-dissemination, bare-dissemination2, yield-floor, std,
+                     hurdles (default: all)
   --pin              pin every contender's thread i to core i % cores (default: unpinned)
   --json             one JSON object per line on stdout instead of the table
   --quick            a ~1 s smoke run: 15 ms per run, 3 reps

@@ -231,7 +231,7 @@ fn abort_racing_a_timeout_of_two_seats() {
 
 #[test]
 fn timeout_racing_three_seats() {
-    // Three seats (fan-in 2: two tree levels; dissemination: two rounds, one partner each),
+    // Three seats (fan-in 2: two tree levels; dissemination: one round, two partners each),
     // one of them with a timeout that loom fires at the earliest moment it would block.
     for algorithm in ALGORITHMS {
         model(2, move || {

@@ -26,8 +26,11 @@ pub enum Contender {
     Lockstep(WaitPolicy),
     /// A seated barrier (adaptive waiting), one seat per thread.
     Seated(Algorithm),
-    /// A dissemination barrier without Python's semantics: what the semantics cost.
-    BareDissemination,
+    /// A `radix`-way dissemination barrier without Python's semantics (radix 4 is lockstep's
+    /// algorithm, so the difference is what the semantics cost; radix 2 is the classic one).
+    BareDissemination {
+        radix: usize,
+    },
     /// No barrier at all: every thread yields once per "episode". With more threads than
     /// cores this is the floor any barrier pays, since every thread must be switched in to
     /// arrive: (threads per core) context switches per episode.
@@ -36,14 +39,15 @@ pub enum Contender {
     Hurdles,
 }
 
-pub const CONTENDERS: [Contender; 10] = [
+pub const CONTENDERS: [Contender; 11] = [
     Contender::Lockstep(WaitPolicy::Adaptive),
     Contender::Lockstep(WaitPolicy::Spin),
     Contender::Lockstep(WaitPolicy::Park),
     Contender::Seated(Algorithm::Tree { fan_in: 2 }),
     Contender::Seated(Algorithm::Tree { fan_in: 4 }),
     Contender::Seated(Algorithm::Dissemination),
-    Contender::BareDissemination,
+    Contender::BareDissemination { radix: 4 },
+    Contender::BareDissemination { radix: 2 },
     Contender::YieldFloor,
     Contender::Std,
     Contender::Hurdles,
@@ -59,7 +63,8 @@ impl Contender {
             Contender::Seated(Algorithm::Tree { fan_in: 4 }) => "lockstep-tree4",
             Contender::Seated(Algorithm::Dissemination) => "lockstep-dissemination",
             Contender::Seated(_) => "lockstep-seated",
-            Contender::BareDissemination => "bare-dissemination",
+            Contender::BareDissemination { radix: 2 } => "bare-dissemination2",
+            Contender::BareDissemination { .. } => "bare-dissemination",
             Contender::YieldFloor => "yield-floor",
             Contender::Std => "std",
             Contender::Hurdles => "hurdles",
@@ -84,7 +89,9 @@ impl Contender {
                     .expect("a seated barrier of at least one party builds");
                 time_episodes(seats, length, pin)
             }
-            Contender::BareDissemination => time_episodes(BareSeat::team(threads), length, pin),
+            Contender::BareDissemination { radix } => {
+                time_episodes(BareSeat::team(threads, radix), length, pin)
+            }
             Contender::YieldFloor => time_episodes(vec![Yielder; threads], length, pin),
             Contender::Std => {
                 let barrier = StdBarrier::new(threads);
@@ -121,21 +128,30 @@ impl Party for Seat {
 #[repr(align(128))]
 struct PaddedFlag(AtomicU64);
 
-/// The dissemination barrier with nothing else: epoch flags, spin then yield, every seat leaves
-/// after its last round (no action, so no completer and no release hop).
+/// The `radix`-way dissemination barrier with nothing else: epoch flags, spin then yield,
+/// every seat leaves after its last round (no action, so no completer and no release hop).
+/// The rounds are lockstep's (see `barrier-core/src/algo/dissemination.rs`): in round `r` seat
+/// `s` signals `s + j * radix^r` for `j` in `1..radix`, the distances below `parties`.
 pub struct BareSeat {
+    /// `flags[seat][round][j - 1]`, flattened.
     flags: Arc<Vec<PaddedFlag>>,
     parties: usize,
+    radix: usize,
     rounds: usize,
     index: usize,
     epoch: u64,
 }
 
 impl BareSeat {
-    pub fn team(parties: usize) -> Vec<BareSeat> {
-        let rounds = parties.next_power_of_two().trailing_zeros() as usize;
+    pub fn team(parties: usize, radix: usize) -> Vec<BareSeat> {
+        let mut rounds = 0;
+        let mut reach = 1;
+        while reach < parties {
+            reach *= radix;
+            rounds += 1;
+        }
         let flags: Arc<Vec<PaddedFlag>> = Arc::new(
-            (0..parties * rounds)
+            (0..parties * rounds * (radix - 1))
                 .map(|_| PaddedFlag(AtomicU64::new(0)))
                 .collect(),
         );
@@ -143,35 +159,46 @@ impl BareSeat {
             .map(|index| BareSeat {
                 flags: Arc::clone(&flags),
                 parties,
+                radix,
                 rounds,
                 index,
                 epoch: 0,
             })
             .collect()
     }
+
+    fn flag(&self, seat: usize, round: usize, j: usize) -> &AtomicU64 {
+        &self.flags[(seat * self.rounds + round) * (self.radix - 1) + j - 1].0
+    }
 }
 
 impl Party for BareSeat {
     fn episode(&mut self) {
         self.epoch += 1;
+        let mut stride = 1;
         for round in 0..self.rounds {
-            let partner = (self.index + (1 << round)) % self.parties;
-            // Release/Acquire: the same pairing as lockstep's dissemination flags.
-            self.flags[partner * self.rounds + round]
-                .0
-                .store(self.epoch, Ordering::Release);
-            let mine = &self.flags[self.index * self.rounds + round].0;
-            let mut spins = 0u32;
-            // `<`, not `!=`: a partner that already passed this episode may have stored the
-            // next epoch before this seat looked.
-            while mine.load(Ordering::Acquire) < self.epoch {
-                spins = spins.wrapping_add(1);
-                if spins % 256 == 0 {
-                    thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
+            let partners = (self.radix - 1).min((self.parties - 1) / stride);
+            for j in 1..=partners {
+                let partner = (self.index + j * stride) % self.parties;
+                // Release/Acquire: the same pairing as lockstep's dissemination flags.
+                self.flag(partner, round, j)
+                    .store(self.epoch, Ordering::Release);
+            }
+            for j in 1..=partners {
+                let mine = self.flag(self.index, round, j);
+                let mut spins = 0u32;
+                // `<`, not `!=`: a partner that already passed this episode may have stored
+                // the next epoch before this seat looked.
+                while mine.load(Ordering::Acquire) < self.epoch {
+                    spins = spins.wrapping_add(1);
+                    if spins % 256 == 0 {
+                        thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
                 }
             }
+            stride *= self.radix;
         }
     }
 }
