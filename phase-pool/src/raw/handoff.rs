@@ -358,18 +358,33 @@ impl Leader {
     /// Waits until every follower has finished `phase`.
     fn gather(&self, phase: u64) {
         let done = &self.shared.done;
+        // Acquire: pairs with the follower's Release store; its work, report, panic record and
+        // last read of `job` happen before whatever the leader does next.
+        let finished =
+            |follower: &CachePadded<Done>| follower.phase.load(Ordering::Acquire) == phase;
         // The followers before `next` have finished; a poll resumes there.
         let mut next = 1;
         self.shared.finished.wait_until(|| {
-            while let Some(follower) = done.get(next) {
-                // Acquire: pairs with the follower's Release store; its work, report, panic
-                // record and last read of `job` happen before whatever the leader does next.
-                if follower.phase.load(Ordering::Acquire) != phase {
-                    return None;
-                }
+            // Watch one line at a time while the followers work: a look at a line whose worker
+            // still writes partials into it would cost that worker a transfer.
+            if done.get(next).is_some_and(|follower| !finished(follower)) {
+                return None;
+            }
+            // That one has finished, and the rest usually have too. Load all of them in one
+            // pass, with no branch on what the loads return, so that their cache misses overlap
+            // (a loop that stops at each line waits out one miss after the other: ~100 ns per
+            // follower on the 16-core machine).
+            let unfinished: usize = done[next..]
+                .iter()
+                .map(|follower| usize::from(!finished(follower)))
+                .sum();
+            if unfinished == 0 {
+                return Some(());
+            }
+            while done.get(next).is_some_and(finished) {
                 next += 1;
             }
-            Some(())
+            None
         });
     }
 }
