@@ -3,6 +3,7 @@
 
 mod fence;
 mod futex;
+mod history;
 mod parker;
 mod policy;
 mod signal;
@@ -35,6 +36,7 @@ fn expired(deadline: Option<Instant>) -> bool {
 
 /// Polls until `poll` returns `Some`: first between `spin_loop`s, then between yields, then
 /// parked in `parker`, as `budget` says. Fails with [`TimedOut`] once `deadline` has passed.
+/// A parking budget's spin stage follows this thread's recent waits (`history.rs`).
 ///
 /// `poll` must be cheap and must load the state it watches with (at least) `Acquire` ordering.
 #[cold]
@@ -42,11 +44,30 @@ pub(crate) fn wait_until<T>(
     parker: &Parker,
     budget: Budget,
     deadline: Option<Instant>,
+    poll: impl FnMut() -> Option<T>,
+) -> Result<T, TimedOut> {
+    let adapts = budget.parks && matches!(budget.spin, SpinLimit::Time(_));
+    // The first clock reading, a few dozen polls in: the start of a wait long enough to count.
+    let mut started = None;
+    let outcome = wait_in_stages(parker, budget, deadline, poll, adapts, &mut started);
+    if adapts {
+        history::record(started.map(|started: Instant| started.elapsed()));
+    }
+    outcome
+}
+
+fn wait_in_stages<T>(
+    parker: &Parker,
+    budget: Budget,
+    deadline: Option<Instant>,
     mut poll: impl FnMut() -> Option<T>,
+    adapts: bool,
+    started: &mut Option<Instant>,
 ) -> Result<T, TimedOut> {
     loop {
         let (max_spins, spin_time) = match budget.spin {
             SpinLimit::Iterations(spins) => (spins, None),
+            SpinLimit::Time(time) if adapts => (u32::MAX, Some(history::spin_time(time))),
             SpinLimit::Time(time) => (u32::MAX, Some(time)),
         };
         // Set at the first clock reading. That comes after `CLOCK_CHECK_INTERVAL` polls, not at
@@ -60,6 +81,7 @@ pub(crate) fn wait_until<T>(
                 && (deadline.is_some() || spin_time.is_some())
             {
                 let now = Instant::now();
+                started.get_or_insert(now);
                 if deadline.is_some_and(|deadline| now >= deadline) {
                     return Err(TimedOut);
                 }

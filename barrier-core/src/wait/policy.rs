@@ -32,9 +32,11 @@ pub enum WaitPolicy {
     /// Park (futex wait) as soon as the barrier is not ready. The cheapest in CPU, the slowest to
     /// wake.
     Park,
-    /// Spin for a bounded budget, then yield, then park. The budget shrinks when the barrier has
-    /// more parties than the process has usable cores, so oversubscribed teams hand their cores
-    /// over quickly.
+    /// Spin for a bounded budget, then yield, then park. The budget is 100 us, or up to twice
+    /// the length of the thread's recent waits (at most 1 ms), so that a team whose waits
+    /// keep ending soon after the budget stops paying for wake-ups; it shrinks when the barrier
+    /// has more parties than the process has usable cores, so oversubscribed teams hand their
+    /// cores over quickly.
     #[default]
     Adaptive,
 }
