@@ -11,7 +11,7 @@ use crate::seat::Seat;
 use crate::seated::Seated;
 use crate::state::MAX_PARTIES;
 use crate::topology::{self, Placement};
-use crate::wait::{prepare_fences, usable_cores, Budget, WaitPolicy};
+use crate::wait::{prepare_fences, Budget, WaitPolicy};
 
 /// The synchronisation algorithm behind a barrier.
 ///
@@ -356,7 +356,7 @@ impl BarrierBuilder {
     pub fn build_seated(self) -> Result<(Barrier, Vec<Seat>), BuildError> {
         let parties = self.parties;
         let algorithm = match self.algorithm {
-            Algorithm::Auto => auto_seated(parties, usable_cores()),
+            Algorithm::Auto => auto_seated(parties, topology::usable_core_count()),
             chosen => chosen,
         };
         let gather = match algorithm {
@@ -395,7 +395,7 @@ impl BarrierBuilder {
             });
         }
         let policy = WaitPolicy::resolve(self.wait_policy)?;
-        let budget = Budget::new(policy, self.parties, usable_cores());
+        let budget = Budget::new(policy, self.parties, topology::usable_core_count());
         if budget.parks {
             // Registers membarrier now, so that notifying is cheap from the first episode on.
             prepare_fences();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use fence::prepare as prepare_fences;
 pub(crate) use parker::{Parker, TimedOut};
-pub(crate) use policy::{usable_cores, Budget, SpinLimit, SPINS_BETWEEN_YIELDS};
+pub(crate) use policy::{Budget, SpinLimit, SPINS_BETWEEN_YIELDS};
 pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
 pub use signal::Signal;
 

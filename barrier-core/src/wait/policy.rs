@@ -197,11 +197,6 @@ impl Budget {
     }
 }
 
-/// How many threads this process can run at once; see [`crate::topology::usable_core_count`].
-pub(crate) fn usable_cores() -> usize {
-    crate::topology::usable_core_count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use super::{prepare_fences, usable_cores, wait_until, Budget, Parker, WaitPolicy};
+use super::{prepare_fences, wait_until, Budget, Parker, WaitPolicy};
+use crate::topology::usable_core_count;
 
 /// A place where threads wait for a condition on shared memory that other threads make true,
 /// spinning, then yielding, then parking, as a [`WaitPolicy`] says: the waiting layer of this
@@ -46,7 +47,7 @@ impl Signal {
     /// parties).
     #[must_use]
     pub fn new(policy: WaitPolicy, threads: usize) -> Signal {
-        let budget = Budget::new(policy, threads, usable_cores());
+        let budget = Budget::new(policy, threads, usable_core_count());
         if budget.parks {
             // As a barrier's builder does: the notify side's fence is cheap only once
             // membarrier is registered.
