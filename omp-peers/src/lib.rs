@@ -1,0 +1,205 @@
+//! # omp-peers
+//!
+//! OpenMP C versions of the workspace's kernels, written in the style an OpenMP programmer
+//! would use (one persistent `omp parallel` region per run, one `omp for` per sweep or phase,
+//! `schedule(static)`), so the examples can measure lockstep against them in one process.
+//!
+//! The C sources (`c/*.c`) are compiled by the build script with the system C compiler, `-O3`
+//! and `-fopenmp`, when the compiler has OpenMP and can link its runtime (gcc's libgomp, or
+//! clang's libomp); `-ffp-contract=off` keeps every `a * b + c` two roundings, as in Rust, so
+//! a C kernel with the same operation order as a Rust one agrees with it bitwise. Without
+//! OpenMP the crate still builds: [`available`] says why the peers are missing, and the kernel
+//! functions panic. `LOCKSTEP_NO_OPENMP=1` at build time builds that way on purpose.
+//!
+//! Thread binding is read by the OpenMP runtime when it loads, before `main`: set
+//! `OMP_PROC_BIND=close` in the environment of the program, or let
+//! [`rerun_with_proc_bind_close`] start the program again with it.
+//!
+//! | function | what it runs |
+//! |----------|--------------|
+//! | [`empty_phase_max`] | empty `omp for` phases ending in a max-reduction |
+//! | [`jacobi2d_residual`], [`jacobi2d_residual_timed`] | the reference Jacobi kernel with its residual every sweep |
+//!
+//! # Examples
+//!
+//! ```
+//! match omp_peers::available() {
+//!     Ok(()) => {
+//!         let seconds = omp_peers::empty_phase_max(2, 100);
+//!         assert!(seconds >= 0.0);
+//!     }
+//!     Err(why) => println!("no OpenMP peer: {why}"),
+//! }
+//! ```
+#![deny(missing_docs, missing_debug_implementations)]
+
+#[cfg(omp_peers_openmp)]
+mod ffi;
+
+/// The environment variable that selects OpenMP's thread binding.
+pub const PROC_BIND_ENV: &str = "OMP_PROC_BIND";
+
+/// `Ok` when the OpenMP peers were built; otherwise why not (no OpenMP in the C compiler, no
+/// runtime to link, `LOCKSTEP_NO_OPENMP` set).
+///
+/// # Errors
+///
+/// The reason the crate was built without OpenMP.
+pub fn available() -> Result<(), &'static str> {
+    #[cfg(omp_peers_openmp)]
+    return Ok(());
+    #[cfg(not(omp_peers_openmp))]
+    return Err(env!("OMP_PEERS_MISSING"));
+}
+
+/// The runtime's thread binding of the next parallel region (`omp_get_proc_bind`): `"false"`,
+/// `"true"`, `"master"`, `"close"`, `"spread"`, or `None` without OpenMP.
+#[must_use]
+pub fn proc_bind() -> Option<&'static str> {
+    #[cfg(omp_peers_openmp)]
+    {
+        Some(ffi::proc_bind())
+    }
+    #[cfg(not(omp_peers_openmp))]
+    {
+        None
+    }
+}
+
+/// Runs this program again, with the same arguments and `OMP_PROC_BIND=close`, if
+/// `OMP_PROC_BIND` is not set and the peers were built with OpenMP, and returns its exit
+/// status; `None` otherwise (carry on in this process).
+///
+/// The OpenMP runtime reads its binding when it loads, before `main` runs, so a program that
+/// wants the binding for its OpenMP peers calls this first thing in `main`.
+///
+/// # Errors
+///
+/// When the program cannot be started again.
+pub fn rerun_with_proc_bind_close() -> std::io::Result<Option<std::process::ExitStatus>> {
+    if available().is_err() || std::env::var_os(PROC_BIND_ENV).is_some() {
+        return Ok(None);
+    }
+    let program = std::env::current_exe()?;
+    std::process::Command::new(program)
+        .args(std::env::args_os().skip(1))
+        .env(PROC_BIND_ENV, "close")
+        .status()
+        .map(Some)
+}
+
+/// Converts a thread count for OpenMP's `num_threads`.
+fn omp_threads(threads: usize) -> i32 {
+    assert!(threads > 0, "omp-peers: a team needs at least one thread");
+    i32::try_from(threads).unwrap_or_else(|_| panic!("omp-peers: {threads} threads is too many"))
+}
+
+/// Converts a size or a count for the C side.
+fn c_long(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or_else(|_| panic!("omp-peers: {value} does not fit a C long"))
+}
+
+/// Panics with the reason the peers are missing.
+#[cfg(not(omp_peers_openmp))]
+#[cold]
+fn missing() -> ! {
+    panic!(
+        "omp-peers was built without OpenMP: {}",
+        env!("OMP_PEERS_MISSING")
+    )
+}
+
+/// `phases` empty phases on a team of `threads`, in one persistent `omp parallel` region: each
+/// phase is an `omp for reduction(max: r)` over `threads` iterations, in which iteration `i`
+/// of phase `p` contributes `i + p`. Returns the seconds the region took (start-up of the
+/// region included, once).
+///
+/// # Panics
+///
+/// If `threads == 0`, or the crate was built without OpenMP (see [`available`]).
+#[must_use]
+pub fn empty_phase_max(threads: usize, phases: usize) -> f64 {
+    let team = omp_threads(threads);
+    let count = c_long(phases);
+    #[cfg(omp_peers_openmp)]
+    {
+        let (seconds, result) = ffi::empty_phase_max(team, count);
+        let expected = if phases == 0 {
+            0.0
+        } else {
+            (threads - 1 + phases - 1) as f64
+        };
+        assert_eq!(result, expected, "omp-peers: the reduction is wrong");
+        seconds
+    }
+    #[cfg(not(omp_peers_openmp))]
+    {
+        let _ = (team, count);
+        missing()
+    }
+}
+
+/// The seconds a run took and what it computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timed<T> {
+    /// Wall-clock seconds of the parallel region (`omp_get_wtime`).
+    pub seconds: f64,
+    /// The result.
+    pub value: T,
+}
+
+/// `steps` sweeps of DESIGN.md's reference kernel on the `n x n` grid, in one persistent
+/// `omp parallel` region of `threads`: each sweep is one `omp for schedule(static)
+/// reduction(max)` over the interior rows, writing
+/// `next[i][j] = 0.2 * (cur[i][j] + cur[i][j-1] + cur[i][j+1] + cur[i-1][j] + cur[i+1][j])`
+/// and reducing `max |next - cur|`; then the buffers swap. `a` is read first; both must hold
+/// the fixed boundary. Returns the last sweep's residual; the grid it left is in `a` if `steps`
+/// is even, in `b` if odd. The operation order is that of `phase_pool::kernels::jacobi_row`, so
+/// grid and residual agree with it bitwise.
+///
+/// # Panics
+///
+/// If `a` or `b` does not hold `n * n` elements, `threads == 0`, or the crate was built without
+/// OpenMP (see [`available`]).
+pub fn jacobi2d_residual(
+    n: usize,
+    steps: usize,
+    threads: usize,
+    a: &mut [f64],
+    b: &mut [f64],
+) -> f64 {
+    jacobi2d_residual_timed(n, steps, threads, a, b).value
+}
+
+/// [`jacobi2d_residual`], with the seconds its parallel region took.
+///
+/// # Panics
+///
+/// As [`jacobi2d_residual`].
+pub fn jacobi2d_residual_timed(
+    n: usize,
+    steps: usize,
+    threads: usize,
+    a: &mut [f64],
+    b: &mut [f64],
+) -> Timed<f64> {
+    let cells = n.checked_mul(n);
+    assert!(
+        cells == Some(a.len()) && cells == Some(b.len()),
+        "omp-peers: jacobi2d_residual needs two buffers of {n} x {n} elements, got {} and {}",
+        a.len(),
+        b.len()
+    );
+    let team = omp_threads(threads);
+    let (n, steps) = (c_long(n), c_long(steps));
+    #[cfg(omp_peers_openmp)]
+    {
+        let (seconds, value) = ffi::jacobi2d_residual(n, steps, team, a, b);
+        Timed { seconds, value }
+    }
+    #[cfg(not(omp_peers_openmp))]
+    {
+        let _ = (team, n, steps);
+        missing()
+    }
+}
