@@ -3,8 +3,8 @@
 use std::fmt;
 use std::ops::Index;
 
+use crate::double_buffer::DoubleBuffer;
 use crate::pool::PhasePool;
-use crate::schedule::Schedule;
 
 /// A shared, read-only view of a row-major `rows x cols` grid: the current buffer of a
 /// [`Grid2`] during a sweep.
@@ -100,7 +100,7 @@ impl<T> fmt::Debug for GridView<'_, T> {
 /// Each sweep ([`step`](Grid2::step), [`step_reduce`](Grid2::step_reduce)) is one phase: every
 /// worker gets a shared [`GridView`] of the current buffer and exclusive `&mut` rows of the next
 /// one, the rows it owns; at the end of the phase the buffers swap. Rows are owned as
-/// [`Schedule::Static`] deals them (worker `w` of `n` owns a contiguous block of about
+/// [`Schedule::Static`](crate::Schedule::Static) deals them (worker `w` of `n` owns a contiguous block of about
 /// `rows / n` rows), whatever the pool's schedule, and the same workers wrote them first when
 /// the grid was built (first touch), so on a NUMA machine every worker sweeps memory local to
 /// it. User code needs no `unsafe`.
@@ -134,8 +134,7 @@ impl<T> fmt::Debug for GridView<'_, T> {
 pub struct Grid2<T> {
     rows: usize,
     cols: usize,
-    current: Vec<T>,
-    next: Vec<T>,
+    buffers: DoubleBuffer<T>,
 }
 
 impl<T: Copy + Send + Sync> Grid2<T> {
@@ -166,15 +165,44 @@ impl<T: Copy + Send + Sync> Grid2<T> {
         cols: usize,
         init: impl Fn(usize, usize) -> T + Sync,
     ) -> Grid2<T> {
+        Grid2::with_next(pool, rows, cols, &init, &init)
+    }
+
+    /// A `rows x cols` grid with the current buffer set to `init(row, col)` and the next one to
+    /// `init_next(row, col)`, each row written first by the worker that owns it.
+    ///
+    /// The next buffer's initial values are what the first sweep leaves where it writes nothing
+    /// (see [`step`](Grid2::step)); a kernel whose two arrays start different (PolyBench's
+    /// jacobi-2d) sets both.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::{Grid2, PhasePool};
+    ///
+    /// let pool = PhasePool::new(2);
+    /// let mut grid = Grid2::with_next(&pool, 2, 2, |_, _| 1, |_, _| 7);
+    /// grid.step(&pool, |_, _, _| {}); // writes nothing
+    /// assert_eq!(grid.current().as_slice(), [7; 4]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `rows * cols` overflows; resumes a panic of `init` or `init_next`.
+    pub fn with_next(
+        pool: &PhasePool,
+        rows: usize,
+        cols: usize,
+        init: impl Fn(usize, usize) -> T + Sync,
+        init_next: impl Fn(usize, usize) -> T + Sync,
+    ) -> Grid2<T> {
         let len = rows
             .checked_mul(cols)
             .unwrap_or_else(|| panic!("a {rows} x {cols} grid has too many elements"));
-        let buffer = || first_touch(pool, len, cols, &init);
         Grid2 {
             rows,
             cols,
-            current: buffer(),
-            next: buffer(),
+            buffers: DoubleBuffer::new(pool, len, cols, &init, &init_next),
         }
     }
 
@@ -211,7 +239,7 @@ impl<T: Copy + Send + Sync> Grid2<T> {
     #[must_use]
     pub fn current(&self) -> GridView<'_, T> {
         GridView {
-            data: &self.current,
+            data: self.buffers.current(),
             rows: self.rows,
             cols: self.cols,
         }
@@ -220,13 +248,13 @@ impl<T: Copy + Send + Sync> Grid2<T> {
     /// The current buffer, row-major, for changes between sweeps (such as new boundary
     /// values); the next sweep reads it.
     pub fn current_mut(&mut self) -> &mut [T] {
-        &mut self.current
+        self.buffers.current_mut()
     }
 
     /// The current buffer, row-major.
     #[must_use]
     pub fn into_current(self) -> Vec<T> {
-        self.current
+        self.buffers.into_current()
     }
 
     /// One sweep: `sweep(current, row, next_row)` for every row, in parallel, writes the next
@@ -335,51 +363,15 @@ impl<T: Copy + Send + Sync> Grid2<T> {
         F: Fn(GridView<'_, T>, usize, &mut [T]) -> R + Sync,
         C: FnMut(R, R) -> R,
     {
-        if self.current.is_empty() {
-            return identity;
-        }
-        let view = GridView {
-            data: &self.current,
-            rows: self.rows,
-            cols: self.cols,
-        };
-        let result = pool.with_schedule(Schedule::Static).map_reduce_chunks_mut(
-            &mut self.next,
-            self.cols,
+        let (rows, cols) = (self.rows, self.cols);
+        self.buffers.sweep(
+            pool,
+            cols,
             identity,
-            |row, next_row| sweep(view, row, next_row),
+            |data, row, next_row| sweep(GridView { data, rows, cols }, row, next_row),
             combine,
-        );
-        std::mem::swap(&mut self.current, &mut self.next);
-        result
+        )
     }
-}
-
-/// A vector of `len` elements, row `r` (of `cols` elements) set to `init(r, c)` by the worker
-/// that owns row `r` under [`Schedule::Static`], so its pages are first touched there.
-fn first_touch<T: Copy + Send + Sync>(
-    pool: &PhasePool,
-    len: usize,
-    cols: usize,
-    init: &(impl Fn(usize, usize) -> T + Sync),
-) -> Vec<T> {
-    let mut buffer = Vec::with_capacity(len);
-    if len == 0 {
-        return buffer;
-    }
-    pool.with_schedule(Schedule::Static).for_each_chunk_mut(
-        &mut buffer.spare_capacity_mut()[..len],
-        cols,
-        |row, cells| {
-            for (col, cell) in cells.iter_mut().enumerate() {
-                cell.write(init(row, col));
-            }
-        },
-    );
-    // SAFETY: the capacity is at least `len`, and `for_each_chunk_mut` returned normally, so it
-    // ran the closure on every chunk of the first `len` elements, which wrote every element.
-    unsafe { buffer.set_len(len) };
-    buffer
 }
 
 impl<T> fmt::Debug for Grid2<T> {

@@ -13,6 +13,7 @@
 //! | [`Schedule`], [`PhasePool::with_schedule`] | `Static` blocks, `Dynamic` and `Guided` work stealing |
 //! | [`PhasePool::run`], [`PhasePool::run_bsp`], [`Ctx`] | SPMD / BSP: `sync`, `reduce`, `broadcast`, `single`, messages |
 //! | [`Grid2`], [`GridView`] | double-buffered 2D grids, first-touched by the owning workers |
+//! | [`Grid3`], [`Grid3View`], [`Grid1`] | the same in 3D (planes per worker) and 1D (blocks) |
 //! | [`kernels`] | the reference Jacobi kernel, serial and pooled |
 //! | [`reduce`] | combine functions for reductions |
 //! | [`BuildError`] | why a pool could not be built |
@@ -54,8 +55,11 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod builder;
+mod double_buffer;
 mod error;
 mod grid;
+mod grid1;
+mod grid3;
 pub mod kernels;
 mod parallel;
 mod pool;
@@ -71,6 +75,8 @@ pub use barrier_core::{Algorithm, Placement};
 pub use builder::PhasePoolBuilder;
 pub use error::BuildError;
 pub use grid::{Grid2, GridView};
+pub use grid1::Grid1;
+pub use grid3::{Grid3, Grid3View};
 pub use parallel::IndexRange;
 pub use pool::PhasePool;
 pub use schedule::{Schedule, Scheduled};
