@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::action::Action;
 use crate::algo::{Dissemination, Gather, Tree};
+use crate::alloc::{out_of_memory, try_collect};
 use crate::barrier::{Barrier, Mode};
 use crate::error::BuildError;
 use crate::seat::Seat;
@@ -288,14 +289,18 @@ impl BarrierBuilder {
     /// # Errors
     ///
     /// - [`BuildError::ZeroParties`] when `parties == 0`;
-    /// - [`BuildError::TooManyParties`] beyond the supported maximum;
+    /// - [`BuildError::TooManyParties`] beyond [`MAX_PARTIES`](crate::MAX_PARTIES);
     /// - [`BuildError::InvalidWaitPolicyEnv`] when no policy was set here and `LOCKSTEP_WAIT`
     ///   holds an unknown value;
     /// - [`BuildError::NeedsSeats`] for [`Algorithm::Tree`] and [`Algorithm::Dissemination`],
     ///   which need [`build_seated`](BarrierBuilder::build_seated).
     pub fn build(self) -> Result<Barrier, BuildError> {
+        self.check_parties()?;
         match self.algorithm {
-            Algorithm::Central | Algorithm::Auto => self.finish(Mode::Anonymous),
+            Algorithm::Central | Algorithm::Auto => {
+                let policy = WaitPolicy::resolve(self.wait_policy)?;
+                Ok(self.finish(policy, Mode::Anonymous))
+            }
             algorithm => Err(BuildError::NeedsSeats { algorithm }),
         }
     }
@@ -309,7 +314,12 @@ impl BarrierBuilder {
     /// # Errors
     ///
     /// As [`build`](BarrierBuilder::build), except `NeedsSeats`; and
-    /// [`BuildError::FanInTooSmall`] for a tree of fan-in below 2.
+    /// - [`BuildError::FanInTooSmall`] for a tree of fan-in below 2 (any larger fan-in, up to
+    ///   `usize::MAX`, is accepted);
+    /// - [`BuildError::OutOfMemory`] when the seats and their storage (a few cache lines per
+    ///   seat, more for dissemination) cannot be allocated.
+    ///
+    /// Every setting is checked before anything is allocated.
     ///
     /// # Examples
     ///
@@ -354,37 +364,45 @@ impl BarrierBuilder {
     /// # Ok::<(), barrier_core::BuildError>(())
     /// ```
     pub fn build_seated(self) -> Result<(Barrier, Vec<Seat>), BuildError> {
+        self.check_parties()?;
         let parties = self.parties;
         let algorithm = match self.algorithm {
             Algorithm::Auto => auto_seated(parties, topology::usable_core_count()),
             chosen => chosen,
         };
+        if let Algorithm::Tree { fan_in } = algorithm {
+            if fan_in < 2 {
+                return Err(BuildError::FanInTooSmall { fan_in });
+            }
+        }
+        let policy = WaitPolicy::resolve(self.wait_policy)?;
+        // Checked above: 1 <= parties <= MAX_PARTIES. From here on every allocation sized by
+        // `parties` is fallible (see `alloc.rs`).
         let gather = match algorithm {
-            Algorithm::Tree { fan_in } if fan_in < 2 => {
-                return Err(BuildError::FanInTooSmall { fan_in })
-            }
-            Algorithm::Tree { fan_in } => Some(Gather::Tree(Tree::new(parties.max(1), fan_in))),
-            Algorithm::Dissemination => {
-                Some(Gather::Dissemination(Dissemination::new(parties.max(1))))
-            }
+            Algorithm::Tree { fan_in } => Some(Gather::Tree(Tree::new(parties, fan_in)?)),
+            Algorithm::Dissemination => Some(Gather::Dissemination(Dissemination::new(parties)?)),
             Algorithm::Central | Algorithm::Auto => None,
         };
         let mode = match gather {
             None => Mode::Anonymous,
-            Some(gather) => Mode::Seated(Box::new(Seated::new(
-                gather,
-                self.action.is_some(),
-                self.placement.assign(parties, &topology::usable_cores()),
-            ))),
+            Some(gather) => {
+                let usable = topology::usable_cores();
+                let cores = try_collect(parties, parties, self.placement.cores(parties, &usable))?;
+                Mode::Seated(Box::new(Seated::new(gather, self.action.is_some(), cores)?))
+            }
         };
-        let barrier = self.finish(mode)?;
-        let seats = (0..parties)
-            .map(|index| Seat::new(barrier.clone(), index))
-            .collect();
+        // Reserved before the barrier exists, so that a failure leaves no seat to drop.
+        let mut seats = Vec::new();
+        seats
+            .try_reserve_exact(parties)
+            .map_err(|_| out_of_memory::<Seat>(parties, Some(parties)))?;
+        let barrier = self.finish(policy, mode);
+        seats.extend((0..parties).map(|index| Seat::new(barrier.clone(), index)));
         Ok((barrier, seats))
     }
 
-    fn finish(self, mode: Mode) -> Result<Barrier, BuildError> {
+    /// Checks the party count, before anything is allocated.
+    fn check_parties(&self) -> Result<(), BuildError> {
         if self.parties == 0 {
             return Err(BuildError::ZeroParties);
         }
@@ -394,20 +412,17 @@ impl BarrierBuilder {
                 max: MAX_PARTIES,
             });
         }
-        let policy = WaitPolicy::resolve(self.wait_policy)?;
+        Ok(())
+    }
+
+    fn finish(self, policy: WaitPolicy, mode: Mode) -> Barrier {
         let budget = Budget::new(policy, self.parties, topology::usable_core_count());
         if budget.parks {
             // Registers membarrier now, so that notifying is cheap from the first episode on.
             prepare_fences();
         }
         let action = self.action.map(Action::new);
-        Ok(Barrier::from_parts(
-            self.parties,
-            action,
-            self.timeout,
-            budget,
-            mode,
-        ))
+        Barrier::from_parts(self.parties, action, self.timeout, budget, mode)
     }
 }
 

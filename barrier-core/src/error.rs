@@ -142,12 +142,22 @@ impl Error for BrokenBarrierError {}
 pub enum BuildError {
     /// `parties` was zero: a barrier needs at least one party.
     ZeroParties,
-    /// `parties` exceeds what the state word can count.
+    /// `parties` exceeds what the state word can count ([`MAX_PARTIES`](crate::MAX_PARTIES)).
+    /// Checked before anything is allocated.
     TooManyParties {
         /// The requested number.
         parties: usize,
         /// The largest supported number.
         max: usize,
+    },
+    /// The storage a seated barrier of this many parties needs (seats, their slots, tree nodes
+    /// or dissemination flags, their cores) could not be allocated.
+    OutOfMemory {
+        /// The requested number of parties.
+        parties: usize,
+        /// The size of the allocation that failed, in bytes (`usize::MAX` when it does not
+        /// fit a `usize`).
+        bytes: usize,
     },
     /// A tree barrier needs a fan-in of at least 2.
     FanInTooSmall {
@@ -180,6 +190,10 @@ impl fmt::Display for BuildError {
                     "a barrier supports at most {max} parties, {parties} requested"
                 )
             }
+            BuildError::OutOfMemory { parties, bytes } => write!(
+                f,
+                "cannot allocate {bytes} bytes for a barrier of {parties} parties"
+            ),
             BuildError::FanInTooSmall { fan_in } => {
                 write!(
                     f,

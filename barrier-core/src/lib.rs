@@ -12,7 +12,7 @@
 //! | [`BarrierBuilder`] | action, default timeout, [`Algorithm`], [`WaitPolicy`], [`Placement`] |
 //! | [`Seat`] | one thread's fixed place at a seated (tree, dissemination) barrier |
 //! | [`BrokenBarrierError`], [`BrokenCause`] | why a `wait` failed |
-//! | [`BuildError`] | why a barrier could not be built |
+//! | [`BuildError`], [`MAX_PARTIES`] | why a barrier could not be built; the most parties it may have |
 //! | [`Signal`] | the barriers' spin-yield-park waiting, for protocols that are not barriers |
 //!
 //! ## Choosing a barrier
@@ -40,6 +40,7 @@
 
 mod action;
 mod algo;
+mod alloc;
 mod barrier;
 mod builder;
 mod error;
@@ -54,6 +55,7 @@ pub use barrier::Barrier;
 pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN, SMALL_TEAM};
 pub use error::{BrokenBarrierError, BrokenCause, BuildError};
 pub use seat::Seat;
+pub use state::MAX_PARTIES;
 pub use topology::Placement;
 pub use wait::{Signal, WaitPolicy, WAIT_POLICY_ENV};
 

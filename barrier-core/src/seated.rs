@@ -17,8 +17,9 @@ use std::fmt;
 use crossbeam_utils::CachePadded;
 
 use crate::algo::Gather;
+use crate::alloc::try_collect;
 use crate::barrier::Barrier;
-use crate::error::BrokenCause;
+use crate::error::{BrokenCause, BuildError};
 use crate::state::{Phase, State};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 use crate::wait::Parker;
@@ -40,7 +41,7 @@ pub(crate) struct Seated {
     /// all, each of a generation's `parties * rounds` signals woke every parked seat.
     flag_parkers: Box<[CachePadded<Parker>]>,
     /// Cores assigned to the seats by the builder's placement.
-    pub(crate) cores: Vec<Option<usize>>,
+    pub(crate) cores: Box<[Option<usize>]>,
 }
 
 struct Release {
@@ -66,20 +67,34 @@ fn next_of(slot: u64) -> u64 {
 }
 
 impl Seated {
-    pub(crate) fn new(gather: Gather, has_action: bool, cores: Vec<Option<usize>>) -> Seated {
+    /// The seated part of a barrier of `cores.len()` seats.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::OutOfMemory`] when the per-seat storage cannot be allocated.
+    pub(crate) fn new(
+        gather: Gather,
+        has_action: bool,
+        cores: Box<[Option<usize>]>,
+    ) -> Result<Seated, BuildError> {
         let parties = cores.len();
         let releases = has_action || matches!(gather, Gather::Tree(_));
         let flag_parkers = match gather {
-            Gather::Dissemination(_) => (0..parties)
-                .map(|_| CachePadded::new(Parker::default()))
-                .collect(),
+            Gather::Dissemination(_) => try_collect(
+                parties,
+                parties,
+                std::iter::repeat_with(|| CachePadded::new(Parker::default())),
+            )?,
             Gather::Tree(_) => Box::default(),
         };
-        Seated {
+        let slots = try_collect(
+            parties,
+            parties,
+            std::iter::repeat_with(|| CachePadded::new(AtomicU64::new(0))),
+        )?;
+        Ok(Seated {
             gather,
-            slots: (0..parties)
-                .map(|_| CachePadded::new(AtomicU64::new(0)))
-                .collect(),
+            slots,
             release: CachePadded::new(Release {
                 generation: AtomicU64::new(0),
                 completer: AtomicUsize::new(0),
@@ -87,7 +102,7 @@ impl Seated {
             releases,
             flag_parkers,
             cores,
-        }
+        })
     }
 
     /// Where seat `seat` parks while it waits at a dissemination flag.

@@ -48,8 +48,15 @@ const PHASE_MASK: u64 = ((1 << PHASE_BITS) - 1) << PHASE_SHIFT;
 const CAUSE_MASK: u64 = ((1 << CAUSE_BITS) - 1) << CAUSE_SHIFT;
 const GEN_ONE: u64 = 1 << GEN_SHIFT;
 
-/// The most parties a barrier can have: the count field must hold `parties` itself.
-pub(crate) const MAX_PARTIES: usize = u32::MAX as usize;
+/// The most parties a barrier can have: the count field of its state word must hold `parties`
+/// itself.
+///
+/// [`BarrierBuilder::build`](crate::BarrierBuilder::build) and
+/// [`build_seated`](crate::BarrierBuilder::build_seated) refuse more with
+/// [`BuildError::TooManyParties`](crate::BuildError::TooManyParties) before allocating anything.
+/// A seated barrier also allocates a few cache lines per seat, so it may fail well below this
+/// limit with [`BuildError::OutOfMemory`](crate::BuildError::OutOfMemory).
+pub const MAX_PARTIES: usize = u32::MAX as usize;
 
 // The generation keeps at least 24 bits so that wrap-around needs millions of generations
 // while one waiter is descheduled (see README.md, "Generation wrap-around").

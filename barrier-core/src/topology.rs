@@ -57,18 +57,25 @@ impl Placement {
     /// use, pass [`usable_cores`].
     #[must_use]
     pub fn assign(&self, threads: usize, usable: &[usize]) -> Vec<Option<usize>> {
+        self.cores(threads, usable).collect()
+    }
+
+    /// [`assign`](Placement::assign) as an iterator, for callers that allocate the list
+    /// themselves (fallibly).
+    pub(crate) fn cores<'a>(
+        &'a self,
+        threads: usize,
+        usable: &'a [usize],
+    ) -> impl Iterator<Item = Option<usize>> + 'a {
         let pick = |cores: &[usize], i: usize| (!cores.is_empty()).then(|| cores[i % cores.len()]);
-        (0..threads)
-            .map(|i| match self {
-                Placement::Compact => pick(usable, i),
-                Placement::Spread if threads < usable.len() => {
-                    pick(usable, i * usable.len() / threads)
-                }
-                Placement::Spread => pick(usable, i),
-                Placement::None => None,
-                Placement::Cores(cores) => pick(cores, i),
-            })
-            .collect()
+        (0..threads).map(move |i| match self {
+            Placement::Compact => pick(usable, i),
+            // `i * usable.len()` stays below `usable.len()^2`: no overflow.
+            Placement::Spread if threads < usable.len() => pick(usable, i * usable.len() / threads),
+            Placement::Spread => pick(usable, i),
+            Placement::None => None,
+            Placement::Cores(cores) => pick(cores, i),
+        })
     }
 }
 

@@ -20,6 +20,9 @@
 
 use crossbeam_utils::CachePadded;
 
+use crate::alloc::{out_of_memory, try_collect};
+use crate::error::BuildError;
+use crate::state::MAX_PARTIES;
 use crate::sync::{AtomicU64, Ordering};
 
 /// Partners per round, plus one: each round multiplies by this the seats a seat has heard from.
@@ -37,25 +40,46 @@ pub(crate) struct Dissemination {
     flags: Box<[CachePadded<AtomicU64>]>,
 }
 
+/// `ceil(log_RADIX parties)`: the rounds after which a seat has heard from all `parties`. The
+/// reach saturates instead of wrapping, so any `parties` ends the loop.
+fn rounds(parties: usize) -> usize {
+    let mut rounds = 0;
+    let mut reach: usize = 1;
+    while reach < parties {
+        reach = reach.saturating_mul(RADIX);
+        rounds += 1;
+    }
+    rounds
+}
+
 /// The seat that completes every generation.
 pub(crate) const COMPLETER_SEAT: usize = 0;
 
 impl Dissemination {
-    pub(crate) fn new(parties: usize) -> Dissemination {
-        let mut rounds = 0;
-        let mut reach = 1;
-        while reach < parties {
-            reach *= RADIX;
-            rounds += 1;
-        }
-        let flags = (0..parties * rounds * (RADIX - 1))
-            .map(|_| CachePadded::new(AtomicU64::new(0)))
-            .collect();
-        Dissemination {
+    /// Flags for `parties` seats (at least 1).
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::OutOfMemory`] when the flags cannot be allocated.
+    pub(crate) fn new(parties: usize) -> Result<Dissemination, BuildError> {
+        debug_assert!((1..=MAX_PARTIES).contains(&parties), "{parties} parties");
+        let rounds = rounds(parties);
+        let len = parties
+            .checked_mul(rounds)
+            .and_then(|len| len.checked_mul(RADIX - 1));
+        let Some(len) = len else {
+            return Err(out_of_memory::<CachePadded<AtomicU64>>(parties, None));
+        };
+        let flags = try_collect(
+            parties,
+            len,
+            std::iter::repeat_with(|| CachePadded::new(AtomicU64::new(0))),
+        )?;
+        Ok(Dissemination {
             parties,
             rounds,
             flags,
-        }
+        })
     }
 
     fn flag(&self, seat: usize, round: usize, j: usize) -> &AtomicU64 {
@@ -79,7 +103,13 @@ impl Dissemination {
             // The distances `j * stride` below `parties` (all of them but in the last round).
             let partners = (RADIX - 1).min((self.parties - 1) / stride);
             for j in 1..=partners {
-                let partner = (seat + j * stride) % self.parties;
+                // `seat + j * stride` modulo `parties`, without overflow: `j * stride` is
+                // below `parties`.
+                let distance = j * stride;
+                let partner = match self.parties - distance {
+                    wrap if seat >= wrap => seat - wrap,
+                    _ => seat + distance,
+                };
                 // Release: pairs with the partner's Acquire load in `wait_for_flag`, passing on
                 // everything this seat knows (its writes and those of seats it heard from).
                 self.flag(partner, round, j)
@@ -91,7 +121,8 @@ impl Dissemination {
                     return false;
                 }
             }
-            stride *= RADIX;
+            // Saturating: after the last round the stride is never used.
+            stride = stride.saturating_mul(RADIX);
         }
         true
     }
@@ -104,8 +135,16 @@ mod tests {
     #[test]
     fn rounds_are_ceil_log_radix() {
         for (parties, rounds) in [(1, 0), (2, 1), (4, 1), (5, 2), (16, 2), (17, 3), (64, 3)] {
-            assert_eq!(Dissemination::new(parties).rounds, rounds);
+            assert_eq!(Dissemination::new(parties).unwrap().rounds, rounds);
+            assert_eq!(super::rounds(parties), rounds);
         }
+    }
+
+    #[test]
+    fn rounds_of_huge_teams_end() {
+        assert_eq!(rounds(MAX_PARTIES), 16);
+        assert_eq!(rounds(usize::MAX), usize::BITS as usize / 2);
+        assert_eq!(rounds((1 << 62) + 1), 32);
     }
 
     /// The signals each seat's `arrive` makes, round by round.
@@ -139,12 +178,12 @@ mod tests {
     fn every_seat_hears_from_every_seat() {
         for parties in 2..=70 {
             let signals: Vec<Vec<Vec<usize>>> = (0..parties)
-                .map(|seat| signals_by_round(&Dissemination::new(parties), seat))
+                .map(|seat| signals_by_round(&Dissemination::new(parties).unwrap(), seat))
                 .collect();
             let mut heard: Vec<Vec<bool>> = (0..parties)
                 .map(|seat| (0..parties).map(|other| other == seat).collect())
                 .collect();
-            for round in 0..Dissemination::new(parties).rounds {
+            for round in 0..Dissemination::new(parties).unwrap().rounds {
                 let before = heard.clone();
                 for (seat, rounds) in signals.iter().enumerate() {
                     let mut partners = rounds[round].clone();

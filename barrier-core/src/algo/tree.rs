@@ -8,6 +8,9 @@
 use crossbeam_utils::CachePadded;
 
 use super::Arrival;
+use crate::alloc::out_of_memory;
+use crate::error::BuildError;
+use crate::state::MAX_PARTIES;
 use crate::sync::{AtomicU64, Ordering};
 
 /// Bits of the node word holding the arrival count; the generation tag sits above them.
@@ -31,18 +34,30 @@ pub(crate) struct Tree {
 impl Tree {
     /// A tree of fan-in `fan_in` (at least 2) over `parties` seats (at least 1). Nodes are laid
     /// out level by level from the leaves; seat `s` arrives at leaf `s / fan_in`.
-    pub(crate) fn new(parties: usize, fan_in: usize) -> Tree {
-        debug_assert!(fan_in >= 2 && parties >= 1);
+    ///
+    /// Any fan-in works, up to `usize::MAX` (one node): the levels are walked in steps of
+    /// `fan_in` that never overflow, and a node counts at most `parties` arrivals, which the
+    /// node word holds since `parties <= MAX_PARTIES`.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::OutOfMemory`] when the nodes cannot be allocated.
+    pub(crate) fn new(parties: usize, fan_in: usize) -> Result<Tree, BuildError> {
+        debug_assert!(fan_in >= 2 && (1..=MAX_PARTIES).contains(&parties));
+        // Reserved up front, so that no push below reallocates (or aborts).
+        let count = node_count(parties, fan_in);
         let mut nodes: Vec<Node> = Vec::new();
+        nodes
+            .try_reserve_exact(count)
+            .map_err(|_| out_of_memory::<Node>(parties, Some(count)))?;
         let mut level_start = 0;
         let mut children = parties;
         loop {
             let level_len = children.div_ceil(fan_in);
-            for j in 0..level_len {
-                let expected = (children - j * fan_in).min(fan_in) as u64;
+            for first in (0..children).step_by(fan_in) {
                 nodes.push(Node {
                     word: CachePadded::new(AtomicU64::new(0)),
-                    expected,
+                    expected: ((children - first).min(fan_in)) as u64,
                     parent: None,
                 });
             }
@@ -56,10 +71,11 @@ impl Tree {
             level_start = next_start;
             children = level_len;
         }
-        Tree {
+        debug_assert_eq!(nodes.len(), nodes.capacity(), "node count miscomputed");
+        Ok(Tree {
             nodes: nodes.into_boxed_slice(),
             fan_in,
-        }
+        })
     }
 
     pub(crate) fn fan_in(&self) -> usize {
@@ -79,6 +95,21 @@ impl Tree {
                 None => return Arrival::Completer,
             }
         }
+    }
+}
+
+/// The nodes of a tree of fan-in `fan_in` over `parties` seats: the sum of its level widths
+/// (about `parties / (fan_in - 1)`), saturated at `usize::MAX`, which no allocation grants.
+fn node_count(parties: usize, fan_in: usize) -> usize {
+    let mut count: usize = 0;
+    let mut children = parties;
+    loop {
+        let level_len = children.div_ceil(fan_in);
+        count = count.saturating_add(level_len);
+        if level_len == 1 {
+            return count;
+        }
+        children = level_len;
     }
 }
 
@@ -124,7 +155,7 @@ mod tests {
     fn exactly_the_last_arrival_completes_for_any_shape() {
         for fan_in in 2..=5 {
             for parties in 1..=40 {
-                let tree = Tree::new(parties, fan_in);
+                let tree = Tree::new(parties, fan_in).unwrap();
                 for generation in 0..3 {
                     assert_eq!(
                         completers(&tree, parties, generation),
@@ -137,8 +168,26 @@ mod tests {
     }
 
     #[test]
+    fn huge_fan_ins_build_one_node() {
+        for fan_in in [usize::MAX, usize::MAX / 2 + 1, 1 << 32] {
+            let tree = Tree::new(5, fan_in).unwrap();
+            assert_eq!(tree.nodes.len(), 1);
+            assert_eq!(completers(&tree, 5, 0), [4], "k={fan_in}");
+        }
+    }
+
+    #[test]
+    fn node_count_sums_the_levels() {
+        assert_eq!(node_count(1, 2), 1);
+        assert_eq!(node_count(7, 2), 4 + 2 + 1);
+        // Levels of 2^31, 2^30, ..., 1 nodes.
+        assert_eq!(node_count(MAX_PARTIES, 2), (1 << 32) - 1);
+        assert_eq!(node_count(MAX_PARTIES, usize::MAX), 1);
+    }
+
+    #[test]
     fn a_half_counted_generation_is_ignored_by_the_next() {
-        let tree = Tree::new(7, 2);
+        let tree = Tree::new(7, 2).unwrap();
         for seat in 0..4 {
             assert_eq!(tree.arrive(seat, 5), Arrival::Wait);
         }
