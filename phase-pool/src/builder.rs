@@ -12,6 +12,18 @@ use crate::spmd::Collectives;
 use crate::sync::thread;
 use crate::topology;
 
+/// The most workers a pool may have.
+///
+/// The largest single-system-image machines have a few thousand hardware threads, so a team
+/// of more workers would only oversubscribe them; and the bookkeeping that
+/// [`build`](PhasePoolBuilder::build) allocates before starting any thread (the barrier's seats
+/// and flags, the hand-off's per-worker lines, names and handles: a few KiB per worker) stays
+/// within some tens of MiB. Far below barrier-core's [`MAX_PARTIES`](barrier_core::MAX_PARTIES).
+/// A larger [`threads`](PhasePoolBuilder::threads) or
+/// [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV) is refused with
+/// [`BuildError::TooManyThreads`] before anything is allocated.
+pub const MAX_THREADS: usize = 4096;
+
 /// Names worker threads: called with each worker index in `1..threads`.
 type ThreadName = Box<dyn FnMut(usize) -> String>;
 
@@ -63,9 +75,9 @@ impl PhasePoolBuilder {
         }
     }
 
-    /// The number of workers, counting the calling thread as worker 0. Default: the number of
-    /// physical cores (capped at the cores this process may use), or
-    /// [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV) when set.
+    /// The number of workers, counting the calling thread as worker 0, at most
+    /// [`MAX_THREADS`]. Default: the number of physical cores (capped at the cores this process
+    /// may use, and at `MAX_THREADS`), or [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV) when set.
     ///
     /// See also [the example on `PhasePoolBuilder`](PhasePoolBuilder#examples).
     ///
@@ -242,6 +254,8 @@ impl PhasePoolBuilder {
     /// # Errors
     ///
     /// - [`BuildError::ZeroThreads`] for `threads(0)`;
+    /// - [`BuildError::TooManyThreads`] for more than [`MAX_THREADS`] workers, asked for here
+    ///   or in [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV);
     /// - [`BuildError::InvalidNumThreadsEnv`], [`BuildError::InvalidPlacementEnv`] or
     ///   [`BuildError::Barrier`] when a setting left to the environment holds an invalid value;
     /// - [`BuildError::Spawn`] when a worker thread cannot be started (the workers already
@@ -267,8 +281,16 @@ impl PhasePoolBuilder {
         let threads = match self.threads {
             Some(0) => return Err(BuildError::ZeroThreads),
             Some(threads) => threads,
-            None => topology::num_threads_from_env()?.unwrap_or_else(topology::default_threads),
+            None => topology::num_threads_from_env()?
+                .unwrap_or_else(|| topology::default_threads().min(MAX_THREADS)),
         };
+        // Before anything is allocated: every buffer below is sized by `threads`.
+        if threads > MAX_THREADS {
+            return Err(BuildError::TooManyThreads {
+                threads,
+                max: MAX_THREADS,
+            });
+        }
         let placement = match self.placement.take() {
             Some(placement) => placement,
             None => topology::placement_from_env()?.unwrap_or_default(),

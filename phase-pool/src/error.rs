@@ -14,6 +14,15 @@ pub enum BuildError {
     /// [`threads(0)`](crate::PhasePoolBuilder::threads) was asked for: a team needs at least
     /// one worker (the calling thread).
     ZeroThreads,
+    /// More workers than [`MAX_THREADS`](crate::MAX_THREADS) were asked for, through
+    /// [`threads`](crate::PhasePoolBuilder::threads) or
+    /// [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV). Checked before anything is allocated.
+    TooManyThreads {
+        /// The requested number.
+        threads: usize,
+        /// The largest supported number.
+        max: usize,
+    },
     /// [`NUM_THREADS_ENV`](crate::NUM_THREADS_ENV) holds something other than a positive
     /// integer.
     InvalidNumThreadsEnv {
@@ -46,6 +55,10 @@ impl fmt::Display for BuildError {
             BuildError::ZeroThreads => {
                 f.write_str("a phase pool needs at least one thread (threads == 0)")
             }
+            BuildError::TooManyThreads { threads, max } => write!(
+                f,
+                "a phase pool supports at most {max} threads, {threads} requested"
+            ),
             BuildError::InvalidNumThreadsEnv { value } => write!(
                 f,
                 "{NUM_THREADS_ENV}={value:?} is not a thread count: use a positive integer"

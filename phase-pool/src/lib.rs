@@ -72,7 +72,7 @@ mod topology;
 
 pub use barrier_core::WaitPolicy;
 pub use barrier_core::{Algorithm, Placement};
-pub use builder::PhasePoolBuilder;
+pub use builder::{PhasePoolBuilder, MAX_THREADS};
 pub use error::BuildError;
 pub use grid::{Grid2, GridView};
 pub use grid1::Grid1;
