@@ -55,6 +55,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod builder;
+mod coarray;
 mod double_buffer;
 mod error;
 mod grid;
@@ -73,6 +74,7 @@ mod topology;
 pub use barrier_core::WaitPolicy;
 pub use barrier_core::{Algorithm, Placement};
 pub use builder::{PhasePoolBuilder, MAX_THREADS};
+pub use coarray::{Coarray, Pending};
 pub use error::BuildError;
 pub use grid::{Grid2, GridView};
 pub use grid1::Grid1;

@@ -8,8 +8,11 @@ use std::ops::Range;
 use std::panic::resume_unwind;
 use std::sync::OnceLock;
 use std::sync::PoisonError;
+use std::time::Instant;
 
 use barrier_core::{Barrier, Seat};
+
+use crate::coarray::{Coarray, Registration, Registry};
 
 use crate::pool::PhasePool;
 use crate::raw::exchange::{Broken, Exchange, Port, Round};
@@ -30,6 +33,8 @@ enum Op {
         root: usize,
     },
     Single,
+    /// A coarray registration.
+    Coarray,
     /// The worker's closure returned.
     End,
 }
@@ -163,6 +168,10 @@ pub struct Ctx<'a, M = ()> {
     /// Messages delivered by the last sync.
     inbox: Vec<M>,
     syncs: u64,
+    /// The coarrays this worker registered (empty until the first `coarray`).
+    coarrays: Registry,
+    /// When this worker started the run, for `time`.
+    started: Instant,
 }
 
 impl<'a, M> Ctx<'a, M> {
@@ -176,6 +185,8 @@ impl<'a, M> Ctx<'a, M> {
             outbox: Vec::new(),
             inbox: Vec::new(),
             syncs: 0,
+            coarrays: Registry::default(),
+            started: Instant::now(),
         }
     }
 
@@ -253,6 +264,9 @@ impl<'a, M> Ctx<'a, M> {
         let me = self.index;
         let parity = (self.syncs % 2) as usize;
         let mail = self.mail;
+        if self.coarrays.len() > 0 {
+            self.coarrays.before_sync();
+        }
         let mut sent = false;
         for (to, queued) in self.outbox.iter_mut().enumerate() {
             if !queued.is_empty() {
@@ -272,7 +286,56 @@ impl<'a, M> Ctx<'a, M> {
                 .unwrap_or_else(PoisonError::into_inner);
             self.inbox.append(&mut slot);
         }
+        if self.coarrays.len() > 0 && self.coarrays.deliver() {
+            // The gets of this superstep were answered: a second round before reading them.
+            let _ = self.collective(Op::Sync, None, false);
+            self.coarrays.after_gets();
+        }
         self.syncs += 1;
+    }
+
+    /// Registers this worker's part of a distributed array of `len` elements per worker, each
+    /// `init` (BSPlib's `bsp_push_reg`, with the memory made here). A collective, like `sync`:
+    /// every worker registers the same coarrays in the same order, with the same element type
+    /// and length. See [`Coarray`] for the superstep rules of `put` and `get`, and
+    /// [writing a BSP algorithm](crate#writing-a-bsp-algorithm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = phase_pool::PhasePool::new(2);
+    /// let got = pool.run(|ctx| {
+    ///     let x = ctx.coarray::<f64>(4, 0.0);
+    ///     x.local_mut()[0] = ctx.index() as f64 + 1.0;
+    ///     x.put(1 - ctx.index(), 3, &[x.local()[0]]);
+    ///     ctx.sync();
+    ///     x.to_vec()
+    /// });
+    /// assert_eq!(got, [vec![1.0, 0.0, 0.0, 2.0], vec![2.0, 0.0, 0.0, 1.0]]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On every worker, if the workers register different element types or lengths (naming
+    /// both registrations), or if another worker is in another collective.
+    #[track_caller]
+    pub fn coarray<T: Copy + Send + 'static>(&mut self, len: usize, init: T) -> Coarray<T> {
+        let site = std::panic::Location::caller();
+        let (me, number) = (self.index, self.coarrays.len());
+        let proposal = Registration::new::<T>(me, self.threads, len, site);
+        let round = self.collective(Op::Coarray, Some(Box::new(proposal)), false);
+        let proposals = (0..round.len()).map(|worker| {
+            let value = round.get(worker).value.as_ref();
+            value.and_then(|value| value.downcast_ref::<Registration>())
+        });
+        let joined = Registry::check::<T>(me, number, proposals, len, site);
+        self.coarrays.push(me, joined, init)
+    }
+
+    /// Seconds since this worker started the run (BSPlib's `bsp_time`).
+    #[must_use]
+    pub fn time(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
     }
 
     /// Combines one value from every worker, `op(..op(op(v0, v1), v2).., v_last)` in worker
@@ -485,6 +548,7 @@ fn describe(op: Op) -> String {
         Op::Reduce => "reduce()".into(),
         Op::Broadcast { root } => format!("broadcast(root = {root})"),
         Op::Single => "single()".into(),
+        Op::Coarray => "coarray()".into(),
         Op::End => "the end of the run (its closure returned)".into(),
     }
 }
