@@ -1,12 +1,12 @@
 //! [`PhasePool`]: the team, its lifetime, and the phase primitive the other modules build on.
 
 use std::fmt;
-use std::panic::resume_unwind;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
-use crate::raw::handoff::{Aborted, Leader, Panic};
+use crate::raw::handoff::{drop_payload, Aborted, Leader, Panic};
 use crate::raw::report::{take_all, Report, Reporter};
 use crate::schedule::{Schedule, Scheduled};
 use crate::spmd::Collectives;
@@ -153,9 +153,10 @@ impl PhasePool {
     /// Runs `job(i)` on every worker `i` and returns when all have finished; resumes the first
     /// panic.
     pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: F) {
-        if let Err(panic) = self.leader.run(move |worker, _| job(worker), |_| ()) {
-            resume_phase_panic(panic);
-        }
+        let in_phase = self.leader.enter();
+        let (job, outcome) = in_phase.run(move |worker, _| job(worker), |_| ());
+        drop(in_phase);
+        end_phase(job, outcome, ());
     }
 
     /// Runs `job(i, reporter)` on every worker `i` and folds the values the workers push
@@ -164,7 +165,9 @@ impl PhasePool {
     ///
     /// The values travel in the workers' reports (`raw/report.rs`): the first few on the line
     /// the leader's gather reads anyway. The leader folds its own values while the followers
-    /// may still be at work, and the followers' after the gather.
+    /// may still be at work, and the followers' after the gather. `fold` runs inside the phase
+    /// (a phase it starts on this pool is refused); values not folded because of a panic are
+    /// dropped after the phase has ended.
     ///
     /// Resumes the first panic of the phase (one of `fold` included) once all have finished,
     /// after dropping the values not folded.
@@ -183,34 +186,96 @@ impl PhasePool {
             "phase_folding: values of this type are over-aligned"
         );
         let mut own_taken = false;
-        let mut folded = None;
-        let outcome = self.leader.run(
+        let mut own = None;
+        let in_phase = self.leader.enter();
+        let (job, mut outcome) = in_phase.run(
             move |worker, report| {
                 // SAFETY: worker `worker`'s own report, during its part of the phase, pushed
                 // to only through this reporter.
                 job(worker, unsafe { report.start() });
             },
-            |own| {
+            |report| {
                 // SAFETY: the leader's own part is over, and it started its report for `R`s;
-                // taken once, here (a panic of `fold` drops the rest with `values`).
-                let values = unsafe { own.take::<R>() };
+                // taken once, here.
+                let values = unsafe { report.take::<R>() };
                 own_taken = true;
-                folded = Some(values.fold(init, &mut fold));
+                own = Some(fold_catching(values, init, &mut fold));
             },
         );
         // SAFETY: the phase ran (`run` returned after its gather), every worker started its
         // report for `R`s in it, and each report is taken once: the leader's by its fold, or
         // here if its part panicked first; the followers' here.
-        let values =
-            unsafe { take_all::<R, _>(self.leader.reports().skip(usize::from(own_taken))) };
-        match (outcome, folded) {
-            (Ok(()), Some(folded)) => values.fold(folded, fold),
-            (Err(panic), _) => {
-                drop(values);
-                resume_phase_panic(panic)
+        let values = unsafe { take_all::<R, _>(in_phase.reports().skip(usize::from(own_taken))) };
+        // What the fold did not reach, and the leader's own fold when a follower panicked:
+        // user values, dropped once the phase has ended.
+        let mut left = Vec::new();
+        let mut stale = None;
+        let folded = match own {
+            Some(Ok(folded)) if outcome.is_ok() => match fold_catching(values, folded, &mut fold) {
+                Ok(folded) => Some(folded),
+                Err((panic, rest)) => {
+                    outcome = Err(panic);
+                    left = rest;
+                    None
+                }
+            },
+            Some(Err((panic, rest))) => {
+                outcome = Err(panic);
+                left = rest;
+                left.extend(values);
+                None
             }
-            (Ok(()), None) => unreachable!("the leader folds its values unless its part panics"),
+            own => {
+                stale = own.and_then(Result::ok);
+                left.extend(values);
+                None
+            }
+        };
+        drop(in_phase);
+        end_phase(job, outcome, (stale, left));
+        folded.expect("a phase without a panic folds every value")
+    }
+}
+
+/// Folds `values` into `init`. If `fold` panics, the values it did not reach are moved out
+/// (bitwise, no user code) and returned with the panic, so that their `Drop`, user code that
+/// may start a phase, runs after the phase has ended.
+fn fold_catching<R, A>(
+    mut values: impl Iterator<Item = R>,
+    init: A,
+    fold: impl FnMut(A, R) -> A,
+) -> Result<A, (Panic, Vec<R>)> {
+    match catch_unwind(AssertUnwindSafe(|| (&mut values).fold(init, fold))) {
+        Ok(folded) => Ok(folded),
+        Err(panic) => Err((panic, values.collect())),
+    }
+}
+
+/// The end of a phase, once the leader has left it: drops the job (its captures) and the
+/// values a panic left, then resumes the phase's first panic, or else a panic of those drops.
+/// They are user code and may start another phase.
+fn end_phase<F, L>(job: F, outcome: Result<(), Panic>, leftovers: L) {
+    let dropped = match (
+        catch_unwind(AssertUnwindSafe(move || drop(job))),
+        catch_unwind(AssertUnwindSafe(move || drop(leftovers))),
+    ) {
+        (Err(panic), second) => {
+            if let Err(second) = second {
+                drop_payload(second);
+            }
+            Err(panic)
         }
+        (Ok(()), second) => second,
+    };
+    match (outcome, dropped) {
+        (Err(panic), dropped) => {
+            if let Err(second) = dropped {
+                drop_payload(second);
+            }
+            resume_phase_panic(panic)
+        }
+        (Ok(()), Err(panic)) => resume_unwind(panic),
+        (Ok(()), Ok(())) => {}
     }
 }
 

@@ -42,7 +42,7 @@ use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, UnsafeCell};
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
 
 /// The panic payload of a worker that left a phase because another worker's panic aborted it.
-/// It is never shown to users when the real panic is known (see [`Leader::run`]).
+/// It is never shown to users when the real panic is known (see [`InPhase::run`]).
 #[derive(Debug)]
 pub(crate) struct Aborted;
 
@@ -205,7 +205,9 @@ impl Shared {
         failure.panicked.store(true, Ordering::Relaxed);
         drop(slot);
         // Dropped outside the lock: a payload's destructor is user code.
-        drop(dropped);
+        if let Some(dropped) = dropped {
+            drop_payload(dropped);
+        }
     }
 
     /// The phase's first panic. Called by the leader after the gather, when no worker can
@@ -268,67 +270,26 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
 /// Worker 0's end of the hand-off. Not `Clone` and not `Sync`: one thread at a time leads.
 pub(crate) struct Leader {
     shared: Arc<Shared>,
-    /// Set while [`Leader::run`] runs, to refuse a nested phase (which would deadlock).
+    /// Set while an [`InPhase`] lives, to refuse a nested phase (which would deadlock or
+    /// overwrite the reports the leader still reads).
     in_phase: Cell<bool>,
 }
 
 impl Leader {
-    /// Runs `job(i, report_i)` on every worker `i` (itself as worker 0) with the worker's
-    /// [`Report`], and returns once all of them have finished. After its own part, unless that
-    /// panicked, the leader calls `meanwhile(report_0)` while the followers may still be at
-    /// work. Returns the first panic of the phase (`meanwhile`'s included), if any; the caller
-    /// resumes it.
-    pub(crate) fn run<F, M>(&self, job: F, meanwhile: M) -> Result<(), Panic>
-    where
-        F: Fn(usize, &Report) + Sync,
-        M: FnOnce(&Report),
-    {
+    /// Marks the start of a phase: refuses a nested one, which would wait for itself, with a
+    /// panic. The phase lasts until the returned [`InPhase`] is dropped; everything the leader
+    /// still reads of the phase (the reports) is read through it.
+    ///
+    /// # Panics
+    ///
+    /// If the leader is already in a phase: user code (a job, a `combine`, the `Drop` of a
+    /// value folded) started a phase on the pool that is running one.
+    pub(crate) fn enter(&self) -> InPhase<'_> {
         assert!(
             !self.in_phase.replace(true),
             "a phase was started from inside a phase of the same pool"
         );
-        // From the publication until the gather, unwinding out of here would end the borrow of
-        // `job` while followers may still call it: abort instead (never expected: the code in
-        // between does not panic, and the job's own panic is caught).
-        let guard = AbortOnUnwind;
-        let mut on_stack = None;
-        let mut inline = None;
-        let job: &F = if InlineJob::fits::<F>() {
-            // SAFETY: `F` fits; followers read the buffer only between seeing `phase` move and
-            // storing their `done`, and every follower stored `done` for the previous phase
-            // (whose job, if it was inline, was dropped after that gather).
-            let place = inline.insert(unsafe { self.shared.start.inline.put(job) });
-            // SAFETY: the job was just written there, and is dropped only below.
-            unsafe { &**place }
-        } else {
-            on_stack.insert(job)
-        };
-        let phase = self.publish(Some(JobRef::new(job)));
-        let report = &self.shared.done[0].report;
-        let own_part = catch_unwind(AssertUnwindSafe(|| job(0, report)))
-            .and_then(|()| catch_unwind(AssertUnwindSafe(|| meanwhile(report))));
-        if let Err(panic) = own_part {
-            self.shared.record(panic);
-        }
-        self.gather(phase);
-        core::mem::forget(guard);
-        self.in_phase.set(false);
-        // The gather orders every follower's `record` before this. Taken before the job is
-        // dropped, so that a panicking destructor of the job's captures leaves no payload
-        // behind for the next phase.
-        let panic = self.shared.take_panic();
-        if let Some(place) = inline {
-            // SAFETY: every follower is done with the job (the gather), and `job`, the leader's
-            // last reference to it, is not used again.
-            unsafe { place.drop_in_place() };
-        }
-        panic.map_or(Ok(()), Err)
-    }
-
-    /// The workers' reports, by worker index: each written by its worker during a phase, read
-    /// by the leader between phases (the contracts of [`Report`]'s methods).
-    pub(crate) fn reports(&self) -> impl Iterator<Item = &Report> {
-        self.shared.done.iter().map(|done| &done.report)
+        InPhase { leader: self }
     }
 
     /// Tells the followers to return from [`Follower::serve`]; their threads can then be
@@ -386,6 +347,85 @@ impl Leader {
             }
             None
         });
+    }
+}
+
+/// The leader inside a phase (see [`Leader::enter`]); dropping it ends the phase, after which
+/// user code may start the next one.
+pub(crate) struct InPhase<'a> {
+    leader: &'a Leader,
+}
+
+impl<'a> InPhase<'a> {
+    /// Runs `job(i, report_i)` on every worker `i` (the leader as worker 0) with the worker's
+    /// [`Report`], and returns once all of them have finished. After its own part, unless that
+    /// panicked, the leader calls `meanwhile(report_0)` while the followers may still be at
+    /// work. Returns the job, moved out of the hand-off (its captures are user values, to be
+    /// dropped once the phase has ended), and the first panic of the phase (`meanwhile`'s
+    /// included), if any; the caller resumes it.
+    pub(crate) fn run<F, M>(&self, job: F, meanwhile: M) -> (F, Result<(), Panic>)
+    where
+        F: Fn(usize, &Report) + Sync,
+        M: FnOnce(&Report),
+    {
+        let shared = &self.leader.shared;
+        // From the publication until the gather, unwinding out of here would end the borrow of
+        // `job` while followers may still call it: abort instead (never expected: the code in
+        // between does not panic, and the job's own panic is caught).
+        let guard = AbortOnUnwind;
+        let mut on_stack = None;
+        let mut inline = None;
+        let job: &F = if InlineJob::fits::<F>() {
+            // SAFETY: `F` fits; followers read the buffer only between seeing `phase` move and
+            // storing their `done`, and every follower stored `done` for the previous phase
+            // (whose job, if it was inline, was moved out after that gather).
+            let place = inline.insert(unsafe { shared.start.inline.put(job) });
+            // SAFETY: the job was just written there, and is moved out only below.
+            unsafe { &**place }
+        } else {
+            on_stack.insert(job)
+        };
+        let phase = self.leader.publish(Some(JobRef::new(job)));
+        let report = &shared.done[0].report;
+        let own_part = catch_unwind(AssertUnwindSafe(|| job(0, report)))
+            .and_then(|()| catch_unwind(AssertUnwindSafe(|| meanwhile(report))));
+        if let Err(panic) = own_part {
+            shared.record(panic);
+        }
+        self.leader.gather(phase);
+        core::mem::forget(guard);
+        // The gather orders every follower's `record` before this.
+        let panic = shared.take_panic();
+        let job = match (inline, on_stack) {
+            // SAFETY: every follower is done with the job (the gather), and `job`, the leader's
+            // last reference to it, is not used again; the buffer is not read again before the
+            // next publication, which writes it first.
+            (Some(place), _) => unsafe { place.read() },
+            (None, Some(job)) => job,
+            (None, None) => unreachable!("the job is inline or on the stack"),
+        };
+        (job, panic.map_or(Ok(()), Err))
+    }
+
+    /// The workers' reports, by worker index: each written by its worker during a phase, read
+    /// by the leader between phases (the contracts of [`Report`]'s methods).
+    pub(crate) fn reports(&self) -> impl Iterator<Item = &'a Report> {
+        self.leader.shared.done.iter().map(|done| &done.report)
+    }
+}
+
+impl Drop for InPhase<'_> {
+    fn drop(&mut self) {
+        self.leader.in_phase.set(false);
+    }
+}
+
+/// Drops a panic payload, whose `Drop` is user code, without letting a panic of that `Drop`
+/// escape (on a follower it would end the thread before its `done`; on the leader it would
+/// unwind through the hand-off). The payload of such a second panic is leaked.
+pub(crate) fn drop_payload(panic: Panic) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(panic))) {
+        std::mem::forget(second);
     }
 }
 
