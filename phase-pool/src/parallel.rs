@@ -260,8 +260,10 @@ impl Scheduled<'_> {
         let (start, end) = (range.start, range.end.max(range.start));
         let count = range.len().div_ceil(chunk_len);
         let result_of = move |index| {
+            // No overflow: `index < count`, so `index * chunk_len < end - start`; the end of
+            // the last chunk saturates (a chunk may be as long as `usize::MAX`).
             let first = start + index * chunk_len;
-            map(first..end.min(first + chunk_len))
+            map(first..end.min(first.saturating_add(chunk_len)))
         };
         self.reduce_phase(count, result_of, identity, combine)
     }

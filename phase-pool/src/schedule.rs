@@ -86,7 +86,8 @@ impl Plan {
                         // thieves steal from the far end.
                         let starts: Vec<usize> = block.clone().step_by(piece).collect();
                         for &start in starts.iter().rev() {
-                            local.push(start..(start + piece).min(block.end));
+                            // Saturating: `piece` may be as large as `usize::MAX`.
+                            local.push(start..start.saturating_add(piece).min(block.end));
                         }
                         local
                     })
