@@ -263,6 +263,9 @@ impl<T: Copy + Send + Sync> Grid2<T> {
     /// Elements of `next_row` that `sweep` leaves alone keep the value they had two sweeps ago
     /// (initially `init`'s), which keeps fixed boundaries fixed for free.
     ///
+    /// A grid without elements (no rows or no columns) runs no phase: `sweep` is not called,
+    /// since every row it would be handed is empty.
+    ///
     /// # Examples
     ///
     /// Three smoothing sweeps of the interior below a hot top edge, checked against the serial

@@ -165,3 +165,19 @@ fn mismatched_kernel_sizes_panic_clearly() {
         .expect_err("a short row must panic");
     assert!(common::message(&*payload).contains("next_row must hold one row of 3"));
 }
+
+#[test]
+fn a_grid_without_columns_or_rows_runs_no_sweep() {
+    watchdog(|| {
+        for threads in THREADS {
+            let pool = pool(threads);
+            for (rows, cols) in [(3, 0), (0, 4), (0, 0)] {
+                let mut grid = Grid2::new(&pool, rows, cols, |_, _| 1u8);
+                let swept = grid.step_reduce(&pool, 7u32, |_, _, _| 1, |a, b| a + b);
+                assert_eq!(swept, 7, "{rows}x{cols}: the identity, no sweep");
+                grid.step(&pool, |_, row, _| panic!("sweep called for row {row}"));
+                assert_eq!(grid.current().as_slice().len(), 0);
+            }
+        }
+    });
+}
