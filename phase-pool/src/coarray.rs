@@ -9,13 +9,15 @@
 //! others asked of it. The other workers only leave requests in queues of the array's shared
 //! [`Shared`] state (each queue behind its own mutex):
 //!
-//! - `put(to, offset, src)` copies `src` at once into the queue `puts[s % 2][me * n + to]` of
-//!   superstep `s` and stamps `put_at[s % 2][to] = s + 1`;
-//! - `get(from, range)` appends `range` to the queue `gets[me * n + from]` and stamps
-//!   `get_at = s + 1`.
+//! - `put(to, offset, src)` copies `src` at once into the worker's own outbox for `to`;
+//! - `get(from, range)` appends `range` to the worker's own list of ranges asked of `from`.
 //!
 //! `sync` of superstep `s` then runs, on every worker:
 //!
+//! 0. hand the outbox for each `to` over to the shared queue `puts[s % 2][me * n + to]` (a swap,
+//!    which takes back the queue emptied two supersteps ago with its capacity) and stamp
+//!    `put_at[s % 2][to] = s + 1`; hand the ranges for each `from` over to the shared queue
+//!    `gets[me * n + from]` and stamp `get_at = s + 1`;
 //! 1. the sync round of the collectives (a barrier): every request of superstep `s` is made,
 //!    and published by the barrier's happens-before edge;
 //! 2. for each array, in registration order: if `get_at == s + 1`, serve every get asking this
@@ -96,6 +98,15 @@ struct Puts<T> {
     data: Vec<T>,
 }
 
+impl<T> Puts<T> {
+    fn new() -> Puts<T> {
+        Puts {
+            spans: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+}
+
 /// A get queue between a requester and a source: the ranges the requester asks for, in asking
 /// order, and the source's answers, concatenated in the same order.
 struct Gets<T> {
@@ -124,12 +135,7 @@ impl<T> Shared<T> {
     fn new(n: usize, len: usize) -> Shared<T> {
         let puts = || {
             (0..n * n)
-                .map(|_| {
-                    CachePadded::new(Mutex::new(Puts {
-                        spans: Vec::new(),
-                        data: Vec::new(),
-                    }))
-                })
+                .map(|_| CachePadded::new(Mutex::new(Puts::new())))
                 .collect()
         };
         let stamps = || {
@@ -174,6 +180,11 @@ struct Local<T> {
     number: usize,
     part: RefCell<Box<[T]>>,
     shared: Arc<Shared<T>>,
+    /// This worker's puts of the current superstep, by target (empty until the first put).
+    outbox: RefCell<Vec<Puts<T>>>,
+    /// This worker's get ranges of the current superstep, by source (empty until the first
+    /// get).
+    asks: RefCell<Vec<Vec<Range<usize>>>>,
     /// This worker's gets of the current superstep, in asking order.
     awaited: RefCell<Vec<Awaited<T>>>,
     /// The current superstep (the number of syncs this worker passed).
@@ -182,8 +193,10 @@ struct Local<T> {
 
 /// What `sync` does with each registered coarray, whatever its element type.
 trait Delivery {
-    /// Panics if a `local`/`local_mut` borrow of this worker's part is alive.
-    fn check_unborrowed(&self);
+    /// Before the sync round: panics if a `local`/`local_mut` borrow of this worker's part is
+    /// alive, then hands this worker's puts and get ranges of the superstep to the shared
+    /// queues.
+    fn publish(&self);
     /// Whether some worker asked a get of this array in the current superstep.
     fn has_gets(&self) -> bool;
     /// Serves the gets that ask this worker's part, then applies the puts sent to it.
@@ -194,13 +207,36 @@ trait Delivery {
 }
 
 impl<T: Copy + Send + 'static> Delivery for Local<T> {
-    fn check_unborrowed(&self) {
+    fn publish(&self) {
         if self.part.try_borrow_mut().is_err() {
             panic!(
                 "sync() while a local()/local_mut() borrow of coarray #{} is alive on worker {}: \
                  drop it before the sync (puts and gets land in the local part there)",
                 self.number, self.me
             );
+        }
+        let shared = &*self.shared;
+        let (n, me, step) = (shared.n, self.me, self.step.get());
+        let parity = (step % 2) as usize;
+        // Swapping hands the filled local queues over and takes back the emptied shared ones
+        // (their capacity included), one lock per target and superstep.
+        for (to, queued) in self.outbox.borrow_mut().iter_mut().enumerate() {
+            if !queued.spans.is_empty() {
+                std::mem::swap(&mut *lock(&shared.puts[parity][me * n + to]), queued);
+                // Relaxed: the sync round's barrier publishes the stamp with the queue.
+                shared.put_at[parity][to].store(step + 1, Ordering::Relaxed);
+            }
+        }
+        let mut asked = false;
+        for (from, ranges) in self.asks.borrow_mut().iter_mut().enumerate() {
+            if !ranges.is_empty() {
+                std::mem::swap(&mut lock(&shared.gets[me * n + from]).ranges, ranges);
+                asked = true;
+            }
+        }
+        if asked {
+            // Relaxed: as above.
+            shared.get_at.store(step + 1, Ordering::Relaxed);
         }
     }
 
@@ -230,7 +266,11 @@ impl<T: Copy + Send + 'static> Delivery for Local<T> {
                 let Puts { spans, data } = &mut *queue;
                 let mut at = 0;
                 for &(offset, len) in spans.iter() {
-                    part[offset..offset + len].copy_from_slice(&data[at..at + len]);
+                    if len == 1 {
+                        part[offset] = data[at];
+                    } else {
+                        part[offset..offset + len].copy_from_slice(&data[at..at + len]);
+                    }
                     at += len;
                 }
                 spans.clear();
@@ -278,10 +318,11 @@ impl Registry {
         self.arrays.len()
     }
 
-    /// Before the sync round: panics if a local borrow is alive.
+    /// Before the sync round: panics if a local borrow is alive; hands this worker's requests
+    /// of the superstep to the shared queues.
     pub(crate) fn before_sync(&self) {
         for array in &self.arrays {
-            array.check_unborrowed();
+            array.publish();
         }
     }
 
@@ -358,6 +399,8 @@ impl Registry {
             number: self.arrays.len(),
             part: RefCell::new(vec![init; shared.len].into_boxed_slice()),
             shared,
+            outbox: RefCell::new(Vec::new()),
+            asks: RefCell::new(Vec::new()),
             awaited: RefCell::new(Vec::new()),
             step: Rc::clone(&self.step),
         });
@@ -503,15 +546,13 @@ impl<T: Copy + Send + 'static> Coarray<T> {
         if src.is_empty() {
             return;
         }
-        let step = local.step.get();
-        let parity = (step % 2) as usize;
-        {
-            let mut queue = lock(&shared.puts[parity][local.me * shared.n + to]);
-            queue.spans.push((offset, src.len()));
-            queue.data.extend_from_slice(src);
+        let mut outbox = local.outbox.borrow_mut();
+        if outbox.is_empty() {
+            outbox.resize_with(shared.n, Puts::new);
         }
-        // Relaxed: the sync round's barrier publishes the stamp with the queue (module docs).
-        shared.put_at[parity][to].store(step + 1, Ordering::Relaxed);
+        let queue = &mut outbox[to];
+        queue.spans.push((offset, src.len()));
+        queue.data.extend_from_slice(src);
     }
 
     /// Asks for the elements `range` of worker `from`'s part as they are at the next sync,
@@ -540,16 +581,16 @@ impl<T: Copy + Send + 'static> Coarray<T> {
             return Pending { slot };
         }
         let len = range.len();
-        lock(&shared.gets[local.me * shared.n + from])
-            .ranges
-            .push(range);
+        let mut asks = local.asks.borrow_mut();
+        if asks.is_empty() {
+            asks.resize_with(shared.n, Vec::new);
+        }
+        asks[from].push(range);
         local.awaited.borrow_mut().push(Awaited {
             source: from,
             len,
             slot: Rc::clone(&slot),
         });
-        // Relaxed: as in `put`.
-        shared.get_at.store(local.step.get() + 1, Ordering::Relaxed);
         Pending { slot }
     }
 }
