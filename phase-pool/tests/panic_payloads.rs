@@ -35,16 +35,24 @@ impl Drop for Bomb {
     }
 }
 
-/// Set once the message's panic is on its way, so that the bombs come second.
+/// Set once the message's panic is unwinding, so that the bombs come second.
 static FIRST_THROWN: AtomicBool = AtomicBool::new(false);
 
 fn panic_first() -> ! {
-    FIRST_THROWN.store(true, Ordering::SeqCst);
+    /// Dropped by the unwinding, after the panic hook (which may take long to print a
+    /// backtrace) and just before the pool catches the panic.
+    struct Thrown;
+    impl Drop for Thrown {
+        fn drop(&mut self) {
+            FIRST_THROWN.store(true, Ordering::SeqCst);
+        }
+    }
+    let _thrown = Thrown;
     panic!("a");
 }
 
-/// Throws a bomb once the first panic is under way (and a little later, so that it is
-/// recorded second).
+/// Throws a bomb once the first panic is unwinding (and a little later, so that the pool has
+/// recorded that one first).
 fn bomb_second() -> ! {
     while !FIRST_THROWN.load(Ordering::SeqCst) {
         thread::yield_now();

@@ -88,7 +88,7 @@ fn any_range() -> impl Strategy<Value = Range<usize>> {
 /// A chunk's value: magnitudes from 1e-10 to 1e9, so that a sum in any other order differs.
 fn value(lo: usize, hi: usize) -> f64 {
     let mantissa = ((lo ^ hi.rotate_left(17)) % 1013) as f64 + 0.5;
-    mantissa * 10f64.powi(((lo / 3 ^ hi) % 20) as i32 - 10)
+    mantissa * 10f64.powi((((lo / 3) ^ hi) % 20) as i32 - 10)
 }
 
 /// The chunks of `range` by `chunk_len`, in order, computed serially with checked arithmetic.
