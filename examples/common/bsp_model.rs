@@ -300,3 +300,20 @@ pub fn describe(params: &Params) -> String {
         fit(&params.send)
     )
 }
+
+/// The model's time for `flops` of work, `words` of h-relations and `syncs` syncs, with puts.
+pub fn predict(params: &Params, flops: f64, words: f64, syncs: f64) -> f64 {
+    flops / params.r + words * params.put.g + syncs * params.put.l
+}
+
+/// Prints the measured time beside the model's, and the terms of the model.
+pub fn report(name: &str, seconds: f64, params: &Params, flops: f64, words: f64, syncs: f64) {
+    let model = predict(params, flops, words, syncs);
+    println!(
+        "{name}: measured {:.3} ms, BSP model {:.3} ms (w = {flops:.0} flops / r, \
+         h = {words:.0} words x g, S = {syncs:.0} syncs x l; measured/model {:.2})",
+        seconds * 1e3,
+        model * 1e3,
+        seconds / model
+    );
+}
