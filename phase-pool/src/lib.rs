@@ -12,6 +12,7 @@
 //! | [`PhasePool::for_each_index`], [`PhasePool::map_reduce_index`] | the same over index ranges |
 //! | [`Schedule`], [`PhasePool::with_schedule`] | `Static` blocks, `Dynamic` and `Guided` work stealing |
 //! | [`PhasePool::run`], [`PhasePool::run_bsp`], [`Ctx`] | SPMD / BSP: `sync`, `reduce`, `broadcast`, `single`, messages |
+//! | [`Ctx::coarray`], [`Coarray`], [`Pending`] | BSP registered memory: `put`, `get` delivered by `sync` ([writing a BSP algorithm](#writing-a-bsp-algorithm)) |
 //! | [`Grid2`], [`GridView`] | double-buffered 2D grids, first-touched by the owning workers |
 //! | [`Grid3`], [`Grid3View`], [`Grid1`] | the same in 3D (planes per worker) and 1D (blocks) |
 //! | [`kernels`] | the reference Jacobi kernel, serial and pooled |
@@ -49,6 +50,7 @@
 //! # Ok::<(), phase_pool::BuildError>(())
 //! ```
 //!
+#![doc = include_str!("coarray.md")]
 //! ## The phase hand-off
 //!
 #![doc = include_str!("README.md")]
