@@ -15,6 +15,153 @@ extern "C" {
         residual: *mut c_double,
     ) -> c_double;
     fn omp_peers_proc_bind() -> *const c_char;
+    fn omp_peers_jacobi_1d(
+        n: c_long,
+        tsteps: c_long,
+        threads: c_int,
+        a: *mut c_double,
+        b: *mut c_double,
+    ) -> c_double;
+    fn omp_peers_jacobi_2d(
+        n: c_long,
+        tsteps: c_long,
+        threads: c_int,
+        a: *mut c_double,
+        b: *mut c_double,
+    ) -> c_double;
+    fn omp_peers_heat_3d(
+        n: c_long,
+        tsteps: c_long,
+        threads: c_int,
+        a: *mut c_double,
+        b: *mut c_double,
+    ) -> c_double;
+    fn omp_peers_fdtd_2d(
+        tmax: c_long,
+        nx: c_long,
+        ny: c_long,
+        threads: c_int,
+        ex: *mut c_double,
+        ey: *mut c_double,
+        hz: *mut c_double,
+        fict: *const c_double,
+    ) -> c_double;
+    fn omp_peers_seidel_2d(
+        n: c_long,
+        tsteps: c_long,
+        threads: c_int,
+        a: *mut c_double,
+        blocks: c_long,
+        starts: *const c_long,
+        tile: c_long,
+        tiles: c_long,
+        lag: c_long,
+    ) -> c_double;
+    fn omp_peers_adi(
+        n: c_long,
+        tsteps: c_long,
+        threads: c_int,
+        u: *mut c_double,
+        vt: *mut c_double,
+    ) -> c_double;
+}
+
+/// A two-array stencil (`jacobi_1d`, `jacobi_2d`, `heat_3d`): seconds. The public function
+/// has checked that `a` and `b` hold the elements the kernel's `n` implies.
+pub(crate) fn two_arrays(
+    kernel: TwoArrays,
+    n: c_long,
+    tsteps: c_long,
+    threads: c_int,
+    a: &mut [f64],
+    b: &mut [f64],
+) -> f64 {
+    let f = match kernel {
+        TwoArrays::Jacobi1d => omp_peers_jacobi_1d,
+        TwoArrays::Jacobi2d => omp_peers_jacobi_2d,
+        TwoArrays::Heat3d => omp_peers_heat_3d,
+    };
+    // SAFETY: the C kernel reads and writes the `n`, `n * n` or `n * n * n` doubles of `a`
+    // and `b` that the caller checked they hold; they do not overlap (two `&mut`); it keeps
+    // no pointer after it returns.
+    unsafe { f(n, tsteps, threads, a.as_mut_ptr(), b.as_mut_ptr()) }
+}
+
+/// Which C kernel [`two_arrays`] runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TwoArrays {
+    Jacobi1d,
+    Jacobi2d,
+    Heat3d,
+}
+
+/// fdtd-2d: seconds. The fields hold `nx * ny` elements, `fict` at least `tmax`.
+#[expect(clippy::too_many_arguments, reason = "the C signature")]
+pub(crate) fn fdtd_2d(
+    tmax: c_long,
+    nx: c_long,
+    ny: c_long,
+    threads: c_int,
+    ex: &mut [f64],
+    ey: &mut [f64],
+    hz: &mut [f64],
+    fict: &[f64],
+) -> f64 {
+    // SAFETY: the C kernel accesses the `nx * ny` doubles of each field and the first `tmax`
+    // of `fict`, which the caller checked they hold; the fields do not overlap (three `&mut`);
+    // it keeps no pointer after it returns.
+    unsafe {
+        omp_peers_fdtd_2d(
+            tmax,
+            nx,
+            ny,
+            threads,
+            ex.as_mut_ptr(),
+            ey.as_mut_ptr(),
+            hz.as_mut_ptr(),
+            fict.as_ptr(),
+        )
+    }
+}
+
+/// seidel-2d: seconds. `a` holds `n * n` elements; `starts` holds `blocks + 1` row indices
+/// within `1..=n - 1`.
+#[expect(clippy::too_many_arguments, reason = "the C signature")]
+pub(crate) fn seidel_2d(
+    n: c_long,
+    tsteps: c_long,
+    threads: c_int,
+    a: &mut [f64],
+    starts: &[c_long],
+    tile: c_long,
+    tiles: c_long,
+    lag: c_long,
+) -> f64 {
+    let blocks = starts.len() as c_long - 1;
+    // SAFETY: the C kernel reads `blocks + 1 == starts.len()` starts and updates rows
+    // `starts[0]..starts[blocks]` (within the interior, checked by the caller) of the `n * n`
+    // doubles of `a`, reading their neighbours; it keeps no pointer after it returns.
+    unsafe {
+        omp_peers_seidel_2d(
+            n,
+            tsteps,
+            threads,
+            a.as_mut_ptr(),
+            blocks,
+            starts.as_ptr(),
+            tile,
+            tiles,
+            lag,
+        )
+    }
+}
+
+/// adi: seconds. `u` and `vt` hold `n * n` elements.
+pub(crate) fn adi(n: c_long, tsteps: c_long, threads: c_int, u: &mut [f64], vt: &mut [f64]) -> f64 {
+    // SAFETY: the C kernel reads and writes the `n * n` doubles of `u` and `vt`, which the
+    // caller checked they hold and which do not overlap (two `&mut`); it keeps no pointer after
+    // it returns.
+    unsafe { omp_peers_adi(n, tsteps, threads, u.as_mut_ptr(), vt.as_mut_ptr()) }
 }
 
 /// `(seconds, last reduction)`.

@@ -19,6 +19,10 @@
 //! |----------|--------------|
 //! | [`empty_phase_max`] | empty `omp for` phases ending in a max-reduction |
 //! | [`jacobi2d_residual`], [`jacobi2d_residual_timed`] | the reference Jacobi kernel with its residual every sweep |
+//! | [`jacobi_1d`], [`jacobi_2d`], [`heat_3d`], [`fdtd_2d`], [`seidel_2d`], [`adi`] | the PolyBench/C 4.2 stencils, in PolyBench's update order |
+//!
+//! The PolyBench functions take the arrays row-major (plane-major for `heat_3d`) and return
+//! the seconds of their parallel region.
 //!
 //! # Examples
 //!
@@ -202,4 +206,200 @@ pub fn jacobi2d_residual_timed(
         let _ = (team, n, steps);
         missing()
     }
+}
+
+/// Runs `$call` (an expression over `ffi`) with OpenMP, or panics with the reason it is missing.
+macro_rules! with_openmp {
+    ($call:expr) => {{
+        #[cfg(omp_peers_openmp)]
+        {
+            $call
+        }
+        #[cfg(not(omp_peers_openmp))]
+        {
+            missing()
+        }
+    }};
+}
+
+/// Checks that `array` holds `len` elements.
+fn check_len(kernel: &str, name: &str, array: &[f64], len: Option<usize>) {
+    assert!(
+        len == Some(array.len()),
+        "omp-peers: {kernel}: `{name}` holds {} elements, not the {len:?} its size needs",
+        array.len()
+    );
+}
+
+/// PolyBench jacobi-1d: `tsteps` times `B = f(A)` then `A = f(B)` over `n` elements, each
+/// `0.33333 * (x[i-1] + x[i] + x[i+1])`; one `omp for` per sweep. Returns the seconds.
+///
+/// # Panics
+///
+/// If `a` or `b` does not hold `n` elements, `threads == 0`, or without OpenMP.
+pub fn jacobi_1d(n: usize, tsteps: usize, threads: usize, a: &mut [f64], b: &mut [f64]) -> f64 {
+    check_len("jacobi_1d", "a", a, Some(n));
+    check_len("jacobi_1d", "b", b, Some(n));
+    let (team, n, tsteps) = (omp_threads(threads), c_long(n), c_long(tsteps));
+    let _ = (team, n, tsteps);
+    with_openmp!(ffi::two_arrays(
+        ffi::TwoArrays::Jacobi1d,
+        n,
+        tsteps,
+        team,
+        a,
+        b
+    ))
+}
+
+/// PolyBench jacobi-2d on `n x n` row-major arrays (5 points, `B` then `A` every step).
+/// Returns the seconds.
+///
+/// # Panics
+///
+/// If `a` or `b` does not hold `n * n` elements, `threads == 0`, or without OpenMP.
+pub fn jacobi_2d(n: usize, tsteps: usize, threads: usize, a: &mut [f64], b: &mut [f64]) -> f64 {
+    check_len("jacobi_2d", "a", a, n.checked_mul(n));
+    check_len("jacobi_2d", "b", b, n.checked_mul(n));
+    let (team, n, tsteps) = (omp_threads(threads), c_long(n), c_long(tsteps));
+    let _ = (team, n, tsteps);
+    with_openmp!(ffi::two_arrays(
+        ffi::TwoArrays::Jacobi2d,
+        n,
+        tsteps,
+        team,
+        a,
+        b
+    ))
+}
+
+/// PolyBench heat-3d on `n x n x n` arrays (7 points, `B` then `A` every step, planes shared
+/// out). Returns the seconds.
+///
+/// # Panics
+///
+/// If `a` or `b` does not hold `n * n * n` elements, `threads == 0`, or without OpenMP.
+pub fn heat_3d(n: usize, tsteps: usize, threads: usize, a: &mut [f64], b: &mut [f64]) -> f64 {
+    let len = n.checked_mul(n).and_then(|p| p.checked_mul(n));
+    check_len("heat_3d", "a", a, len);
+    check_len("heat_3d", "b", b, len);
+    let (team, n, tsteps) = (omp_threads(threads), c_long(n), c_long(tsteps));
+    let _ = (team, n, tsteps);
+    with_openmp!(ffi::two_arrays(
+        ffi::TwoArrays::Heat3d,
+        n,
+        tsteps,
+        team,
+        a,
+        b
+    ))
+}
+
+/// The three fields of [`fdtd_2d`], each `nx x ny` row-major.
+#[derive(Debug)]
+pub struct Fields<'a> {
+    /// The electric field's x component.
+    pub ex: &'a mut [f64],
+    /// The electric field's y component.
+    pub ey: &'a mut [f64],
+    /// The magnetic field.
+    pub hz: &'a mut [f64],
+}
+
+/// PolyBench fdtd-2d: `tmax` steps of the electric fields (row by row, `ey` then `ex`, one
+/// `omp for`) and then `hz` (one `omp for`); `fict[t]` drives row 0 of `ey`. Returns the
+/// seconds.
+///
+/// # Panics
+///
+/// If a field does not hold `nx * ny` elements, `fict` fewer than `tmax`, `threads == 0`, or
+/// without OpenMP.
+pub fn fdtd_2d(
+    tmax: usize,
+    nx: usize,
+    ny: usize,
+    threads: usize,
+    fields: Fields<'_>,
+    fict: &[f64],
+) -> f64 {
+    let len = nx.checked_mul(ny);
+    check_len("fdtd_2d", "ex", fields.ex, len);
+    check_len("fdtd_2d", "ey", fields.ey, len);
+    check_len("fdtd_2d", "hz", fields.hz, len);
+    assert!(
+        fict.len() >= tmax,
+        "omp-peers: fdtd_2d: `fict` holds fewer than {tmax} values"
+    );
+    let (team, tmax, nx, ny) = (omp_threads(threads), c_long(tmax), c_long(nx), c_long(ny));
+    let _ = (team, tmax, nx, ny, &fields);
+    with_openmp!(ffi::fdtd_2d(
+        tmax, nx, ny, team, fields.ex, fields.ey, fields.hz, fict
+    ))
+}
+
+/// The wavefront schedule of [`seidel_2d`] (computed by the caller, so that every version of
+/// the kernel runs the same one): the interior rows in blocks `starts[w]..starts[w + 1]`, the
+/// columns of each step in `tiles` tiles of `tile` columns that lean one column left per row of
+/// a block, and block `w` working on global tile `s - lag * w` in wave `s`.
+#[derive(Clone, Copy, Debug)]
+pub struct Wavefront<'a> {
+    /// `blocks + 1` row indices, from 1 to `n - 1`, increasing.
+    pub starts: &'a [usize],
+    /// Columns per tile.
+    pub tile: usize,
+    /// Tiles per step.
+    pub tiles: usize,
+    /// Waves between one block and the next.
+    pub lag: usize,
+}
+
+/// PolyBench seidel-2d (in-place, 9 points) on the wavefront `plan`: one `omp for` over the
+/// blocks per wave. Returns the seconds.
+///
+/// # Panics
+///
+/// If `a` does not hold `n * n` elements, the plan's blocks are not increasing rows within
+/// `1..=n - 1` (or there are none), `threads == 0`, or without OpenMP.
+pub fn seidel_2d(
+    n: usize,
+    tsteps: usize,
+    threads: usize,
+    a: &mut [f64],
+    plan: Wavefront<'_>,
+) -> f64 {
+    check_len("seidel_2d", "a", a, n.checked_mul(n));
+    let starts = plan.starts;
+    assert!(
+        starts.len() >= 2
+            && starts[0] >= 1
+            && starts.windows(2).all(|w| w[0] <= w[1])
+            && starts[starts.len() - 1] < n.max(1),
+        "omp-peers: seidel_2d: the blocks {starts:?} are not rows of the interior of {n} x {n}"
+    );
+    assert!(
+        plan.tiles > 0,
+        "omp-peers: seidel_2d: a step needs at least one tile"
+    );
+    let starts: Vec<i64> = starts.iter().map(|&s| c_long(s)).collect();
+    let (team, n, tsteps) = (omp_threads(threads), c_long(n), c_long(tsteps));
+    let (tile, tiles, lag) = (c_long(plan.tile), c_long(plan.tiles), c_long(plan.lag));
+    let _ = (team, n, tsteps, &starts, tile, tiles, lag);
+    with_openmp!(ffi::seidel_2d(
+        n, tsteps, team, a, &starts, tile, tiles, lag
+    ))
+}
+
+/// PolyBench adi with `v` stored transposed (`vt[i][j] = v[j][i]`, so that the column sweep
+/// writes rows), `p` and `q` one scratch row per thread: per step, the column sweep (one `omp
+/// for` over `i`) and the row sweep (one `omp for`). Returns the seconds.
+///
+/// # Panics
+///
+/// If `u` or `vt` does not hold `n * n` elements, `threads == 0`, or without OpenMP.
+pub fn adi(n: usize, tsteps: usize, threads: usize, u: &mut [f64], vt: &mut [f64]) -> f64 {
+    check_len("adi", "u", u, n.checked_mul(n));
+    check_len("adi", "vt", vt, n.checked_mul(n));
+    let (team, n, tsteps) = (omp_threads(threads), c_long(n), c_long(tsteps));
+    let _ = (team, n, tsteps);
+    with_openmp!(ffi::adi(n, tsteps, team, u, vt))
 }
