@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use fence::prepare as prepare_fences;
 pub(crate) use parker::{Parker, TimedOut};
-pub(crate) use policy::{Budget, SpinLimit, SPINS_BETWEEN_YIELDS};
+pub(crate) use policy::{Budget, SpinLimit};
 pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
 pub use signal::Signal;
 
@@ -35,7 +35,7 @@ fn expired(deadline: Option<Instant>) -> bool {
 }
 
 /// Polls until `poll` returns `Some`: first between `spin_loop`s, then between yields, then
-/// parked in `parker`, as `budget` says. Fails with [`TimedOut`] once `deadline` has passed.
+/// parked in `parker`, as `budget` says (a budget that never parks repeats its stages). Fails with [`TimedOut`] once `deadline` has passed.
 /// A parking budget's spin stage follows this thread's recent waits (`history.rs`).
 ///
 /// `poll` must be cheap and must load the state it watches with (at least) `Acquire` ordering.
@@ -91,11 +91,9 @@ fn wait_in_stages<T>(
                     break;
                 }
             }
-            if spin % SPINS_BETWEEN_YIELDS == SPINS_BETWEEN_YIELDS - 1 {
-                yield_now();
-            } else {
-                spin_loop();
-            }
+            // No yield in here: with another process runnable on this core, a yield hands it
+            // a whole time slice (milliseconds), while the thread we wait for runs elsewhere.
+            spin_loop();
         }
         for _ in 0..budget.yields {
             if let Some(ready) = poll() {

@@ -26,17 +26,19 @@ use crate::error::BuildError;
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WaitPolicy {
-    /// Spin, yielding to the scheduler between bursts; never park. The lowest latency when every
-    /// thread owns a core; burns a core per waiter while it waits.
+    /// Spin, yielding to the scheduler after each millisecond of spinning (after every few
+    /// spins when parties outnumber cores); never park. The lowest latency when every thread
+    /// owns a core; burns a core per waiter while it waits.
     Spin,
     /// Park (futex wait) as soon as the barrier is not ready. The cheapest in CPU, the slowest to
     /// wake.
     Park,
-    /// Spin for a bounded budget, then yield, then park. The budget is 100 us, or up to twice
-    /// the length of the thread's recent waits (at most 1 ms), so that a team whose waits
-    /// keep ending soon after the budget stops paying for wake-ups; it shrinks when the barrier
-    /// has more parties than the process has usable cores, so oversubscribed teams hand their
-    /// cores over quickly.
+    /// Spin for a bounded time, then park. The time is 100 us, or up to twice the length of the
+    /// thread's recent waits (at most 1 ms), so that a team whose waits keep ending soon after
+    /// the budget stops paying for wake-ups. It never yields while every party can have a core
+    /// (a yield would hand this core to another process for a whole time slice); when the
+    /// barrier has more parties than the process has usable cores, it spins a few times, then
+    /// yields (to the parties that share this core), then parks.
     #[default]
     Adaptive,
 }
@@ -105,24 +107,23 @@ impl WaitPolicy {
 /// How long a waiter spins when every party can have a core. Counted in time, not iterations:
 /// a `spin_loop` (x86 `pause`) takes from a few ns (older AMD cores) to ~40 ns (recent Intel),
 /// and an iteration budget tuned on one let the workers of a fine-grained stencil (phases of
-/// 7-14 us: Jacobi n = 128 on 2 cores) park between phases on the other, costing ~20% in
-/// futex wake-ups. 100 us covers such phases and still parks a thread left alone well within a
-/// millisecond (libgomp spins for a comparable ~0.1-0.3 ms by default).
+/// 7-14 us) park between phases on the other, paying a futex wake-up per phase. 100 us covers
+/// such phases and still parks a thread left alone well within a millisecond (libgomp spins
+/// for a comparable ~0.1-0.3 ms by default).
 const SPIN_TIME: Duration = Duration::from_micros(100);
-/// Spins between two `yield_now`s inside the spin stage. When the thread we wait for shares our
-/// core (other load, or the scheduler placed both on one core), only a yield lets it run; every
-/// few microseconds bounds that loss, and a yield with nothing else runnable costs ~0.2 us.
-pub(crate) const SPINS_BETWEEN_YIELDS: u32 = 1 << 8;
-/// `yield_now` calls after spinning, before parking, when every party can have a core.
-const YIELD_LIMIT: u32 = 8;
+/// Under [`WaitPolicy::Spin`] with a core per party: the spin between two yields. The parties
+/// run on other cores, so a yield cannot help them; it helps only a party the scheduler placed
+/// on this very core, and costs a whole time slice when another process is runnable here.
+/// Rare yields bound both.
+const SPIN_BURST: Duration = Duration::from_millis(1);
 /// `spin_loop` iterations when parties outnumber cores: the thread we wait for may need this
 /// very core, so spinning is mostly wasted; a few iterations catch an arrival already in flight.
 const OVERSUBSCRIBED_SPIN_LIMIT: u32 = 4;
 /// `yield_now` calls when parties outnumber cores: each one lets a not-yet-arrived thread run,
 /// which is what completes the generation, while parking would add a futex wake-up per waiter.
-/// With 8 threads on 2 cores, 4 spins + 512 yields measured ~0.85x hurdles' time per episode
-/// against ~1.07x for 16 + 64 (three interleaved rounds of medians). A yield with nothing else
-/// runnable is a ~0.3 us syscall, so a lone waiter still parks within ~0.2 ms.
+/// With 8 threads on 2 cores, 4 spins + 512 yields took ~0.85x hurdles' time per episode
+/// against ~1.07x for 16 + 64 (`barrier_compare`). A yield with nothing else runnable is a ~0.3 us syscall, so a lone waiter
+/// still parks within ~0.2 ms.
 const OVERSUBSCRIBED_YIELD_LIMIT: u32 = 512;
 
 /// The length of a spin stage.
@@ -139,9 +140,9 @@ pub(crate) enum SpinLimit {
 pub(crate) struct Budget {
     /// The spin stage (under [`WaitPolicy::Spin`], each burst between two yields).
     pub(crate) spin: SpinLimit,
-    /// Polls separated by `yield_now`.
+    /// Polls separated by `yield_now`, after the spin stage.
     pub(crate) yields: u32,
-    /// Whether the waiter parks after its yields (otherwise it spins and yields forever).
+    /// Whether the waiter parks after its yields (otherwise it repeats both stages forever).
     pub(crate) parks: bool,
 }
 
@@ -180,14 +181,17 @@ impl Budget {
         let oversubscribed = parties > cores;
         let (spin, yields, parks) = match policy {
             WaitPolicy::Spin if oversubscribed => (Iterations(OVERSUBSCRIBED_SPIN_LIMIT), 1, false),
-            WaitPolicy::Spin => (Time(SPIN_TIME), 1, false),
+            WaitPolicy::Spin => (Time(SPIN_BURST), 1, false),
             WaitPolicy::Park => (Iterations(0), 0, true),
             WaitPolicy::Adaptive if oversubscribed => (
                 Iterations(OVERSUBSCRIBED_SPIN_LIMIT),
                 OVERSUBSCRIBED_YIELD_LIMIT,
                 true,
             ),
-            WaitPolicy::Adaptive => (Time(SPIN_TIME), YIELD_LIMIT, true),
+            // No yields: the parties run on other cores, so a yield only hands this core to
+            // whatever else is runnable on it, for a whole time slice; parking costs the
+            // notifier a wake-up, but lets the late party's core be shared fairly.
+            WaitPolicy::Adaptive => (Time(SPIN_TIME), 0, true),
         };
         Budget {
             spin,
@@ -232,6 +236,12 @@ mod tests {
         let fits = Budget::new(WaitPolicy::Adaptive, 2, 2);
         let over = Budget::new(WaitPolicy::Adaptive, 16, 2);
         assert_eq!(fits.spin, SpinLimit::Time(SPIN_TIME));
+        assert_eq!(fits.yields, 0, "a team that fits its cores never yields");
+        assert_eq!(over.yields, OVERSUBSCRIBED_YIELD_LIMIT);
+        assert_eq!(
+            Budget::new(WaitPolicy::Spin, 2, 2).spin,
+            SpinLimit::Time(SPIN_BURST)
+        );
         assert_eq!(over.spin, SpinLimit::Iterations(OVERSUBSCRIBED_SPIN_LIMIT));
         assert!(fits.parks && over.parks);
         let spin_over = Budget::new(WaitPolicy::Spin, 16, 2);
