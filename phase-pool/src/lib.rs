@@ -57,6 +57,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod builder;
+mod claims;
 mod coarray;
 mod double_buffer;
 mod error;

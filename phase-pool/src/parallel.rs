@@ -5,9 +5,10 @@ use std::ops::{Range, RangeTo};
 
 use crate::pool::PhasePool;
 use crate::raw::chunks::ChunksMut;
+use crate::raw::handoff::Gather;
 use crate::raw::report::{Report, Reporter};
-use crate::raw::slots::Slots;
-use crate::schedule::{static_block, Plan, Schedule, Scheduled};
+use crate::raw::slots::{LazySlots, Slots};
+use crate::schedule::{Plan, Schedule, Scheduled};
 use crate::sync::{AtomicBool, Ordering};
 
 /// A range of indices for [`PhasePool::for_each_index`] and [`PhasePool::map_reduce_index`]:
@@ -55,7 +56,9 @@ impl Drop for StopOnUnwind<'_> {
 
 impl Scheduled<'_> {
     /// Runs `body` on ranges of units `0..units` dealt by the schedule; `body` returns `false`
-    /// to stop this worker early. Every unit is in exactly one range (absent panics).
+    /// to stop this worker early. Every unit is in exactly one range (absent panics). The
+    /// plan hands the share of a worker that has not started to the others, so the phase ends
+    /// without waiting for it ([`Gather::Started`]).
     fn units_phase(&self, units: usize, body: impl Fn(Range<usize>, &AtomicBool) -> bool + Sync) {
         let workers = self.pool.num_threads();
         let stop = AtomicBool::new(false);
@@ -67,14 +70,14 @@ impl Scheduled<'_> {
             body(0..units, &stop);
             return;
         }
-        let plan = Plan::new(self.schedule, units, workers);
+        let plan = Plan::new(self.schedule, units, self.pool.claims());
         // The job owns the plan, the stop flag and `body` (which owns what it needs in turn,
         // down to the caller's closure): a small job travels to the followers on the line that
         // publishes it, where references into the leader's frames would each cost a follower a
         // cache miss (the leader wrote them this phase).
-        self.pool.phase(move |worker| {
+        self.pool.phase(Gather::Started, move |worker| {
             let guard = StopOnUnwind(&stop);
-            plan.run(worker, |range| {
+            plan.run(worker, |range, _| {
                 // Relaxed: see `StopOnUnwind`.
                 !stop.load(Ordering::Relaxed) && body(range, &stop)
             });
@@ -118,31 +121,50 @@ impl Scheduled<'_> {
     }
 
     /// [`reduce_phase`](Self::reduce_phase) under the static schedule: each worker computes
-    /// its block in order and reports the results (`raw/report.rs`); the leader folds its own
-    /// while the others work, then theirs worker by worker, which is index order.
+    /// the pieces of its block in order and reports the results (`raw/report.rs`); the pieces
+    /// it takes from a late worker's block go to slots by index. The leader folds its own
+    /// results while the others work, then, block by block, the owner's results and the
+    /// stolen pieces' after them, which is index order.
     fn reduce_reported<R, F, C>(&self, count: usize, result_of: F, identity: R, combine: C) -> R
     where
         R: Send,
         F: Fn(usize) -> R + Sync,
         C: FnMut(R, R) -> R,
     {
-        let workers = self.pool.num_threads();
         let stop = AtomicBool::new(false);
-        // The job owns what it uses, as in `units_phase`.
+        let stolen = LazySlots::new(count);
+        let blocks = self.pool.claims().next_phase(count);
+        // The job owns what it uses, as in `units_phase` (`stolen` is on the slow path).
+        let stolen_ref = &stolen;
         let job = move |worker, reporter: Reporter<'_, R>| {
             let guard = StopOnUnwind(&stop);
-            let block = static_block(worker, workers, count);
-            reporter.expect(block.len());
-            for index in block {
-                // Relaxed: see `StopOnUnwind`.
-                if stop.load(Ordering::Relaxed) {
-                    break;
+            reporter.expect(blocks.block(worker).len());
+            blocks.run(worker, |range, was_stolen| {
+                let slots = was_stolen.then(|| stolen_ref.get());
+                for index in range {
+                    // Relaxed: see `StopOnUnwind`.
+                    if stop.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    let result = result_of(index);
+                    match slots {
+                        // SAFETY: the plan deals each index once, and `stolen` is taken from
+                        // only after the phase.
+                        Some(slots) => unsafe { slots.put(index, result) },
+                        None => reporter.push(result),
+                    }
                 }
-                reporter.push(result_of(index));
-            }
+                true
+            });
             std::mem::forget(guard);
         };
-        self.pool.phase_folding(job, identity, combine)
+        let stolen_part = |worker| {
+            let (owners, block) = (blocks.owners_part(worker), blocks.block(worker));
+            // SAFETY: called by `phase_folding` after the gather: no worker puts any more.
+            unsafe { stolen.take(owners.end..block.end) }
+        };
+        self.pool
+            .phase_folding(Gather::Started, job, identity, combine, stolen_part)
     }
 
     /// Runs `result_of(index)` for every `index` in `0..count`, exactly once each (absent

@@ -6,8 +6,9 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
-use crate::raw::handoff::{drop_payload, Aborted, Leader, Panic};
-use crate::raw::report::{take_all, Report, Reporter};
+use crate::claims::Claims;
+use crate::raw::handoff::{drop_payload, Aborted, Gather, Leader, Panic};
+use crate::raw::report::{Report, Reporter};
 use crate::schedule::{Schedule, Scheduled};
 use crate::spmd::Collectives;
 use crate::sync::thread::JoinHandle;
@@ -54,6 +55,8 @@ use crate::sync::thread::JoinHandle;
 /// ```
 pub struct PhasePool {
     leader: Leader,
+    /// Who has taken which piece of each static block, in the current data-parallel phase.
+    claims: Claims,
     /// What SPMD runs keep between runs: the seated barrier of their collectives (`n` parties;
     /// worker `i` waits through seat `i`) and its exchange; see `raw/exchange.rs`.
     collectives: Collectives,
@@ -91,14 +94,27 @@ impl PhasePool {
         policy: WaitPolicy,
         cores: Vec<Option<usize>>,
     ) -> PhasePool {
+        let threads = workers.len() + 1;
         PhasePool {
             leader,
+            claims: Claims::new(threads),
             collectives,
             workers,
             schedule,
             policy,
             cores,
         }
+    }
+
+    /// The claims of the static blocks, for planning the next phase.
+    ///
+    /// # Panics
+    ///
+    /// During a phase (user code that runs on the leader inside a phase, such as a `combine`,
+    /// started another one), as [`Leader::enter`] would.
+    pub(crate) fn claims(&self) -> &Claims {
+        self.leader.check_not_in_phase();
+        &self.claims
     }
 
     /// What SPMD runs keep between runs.
@@ -150,24 +166,25 @@ impl PhasePool {
         Scheduled::new(self, schedule)
     }
 
-    /// Runs `job(i)` on every worker `i` and returns when all have finished; resumes the first
-    /// panic.
-    pub(crate) fn phase<F: Fn(usize) + Sync>(&self, job: F) {
+    /// Runs `job(i)` on every worker `i` (under [`Gather::Started`], on those that start in
+    /// time) and returns when all of them have finished; resumes the first panic.
+    pub(crate) fn phase<F: Fn(usize) + Sync>(&self, gather: Gather, job: F) {
         let in_phase = self.leader.enter();
-        let (job, outcome) = in_phase.run(move |worker, _| job(worker), |_| ());
+        let (job, outcome) = in_phase.run(move |worker, _| job(worker), |_| (), gather);
         drop(in_phase);
         end_phase(job, outcome, ());
     }
 
-    /// Runs `job(i, reporter)` on every worker `i` and folds the values the workers push
-    /// through their reporters: `fold(..fold(init, v_0).., v_last)` over worker 0's values in
-    /// push order, then worker 1's, and so on.
+    /// Runs `job(i, reporter)` on every worker `i` (under [`Gather::Started`], on those that
+    /// start in time) and folds the values they push through their reporters, worker by
+    /// worker, each followed by what `tail(i)` yields: `fold` over worker 0's values in push
+    /// order, then `tail(0)`, then worker 1's values, `tail(1)`, and so on.
     ///
     /// The values travel in the workers' reports (`raw/report.rs`): the first few on the line
     /// the leader's gather reads anyway. The leader folds its own values while the followers
-    /// may still be at work, and the followers' after the gather. `fold` runs inside the phase
-    /// (a phase it starts on this pool is refused); values not folded because of a panic are
-    /// dropped after the phase has ended.
+    /// may still be at work, and the rest after the gather (`tail` is called then). `fold`
+    /// runs inside the phase (a phase it starts on this pool is refused); values not folded
+    /// because of a panic are dropped after the phase has ended.
     ///
     /// Resumes the first panic of the phase (one of `fold` included) once all have finished,
     /// after dropping the values not folded.
@@ -175,11 +192,20 @@ impl PhasePool {
     /// # Panics
     ///
     /// If reports do not [accept](Report::accepts) values of `R`.
-    pub(crate) fn phase_folding<R, A, F, C>(&self, job: F, init: A, mut fold: C) -> A
+    pub(crate) fn phase_folding<R, A, F, C, T, I>(
+        &self,
+        gather: Gather,
+        job: F,
+        init: A,
+        mut fold: C,
+        mut tail: T,
+    ) -> A
     where
         R: Send,
         F: Fn(usize, Reporter<'_, R>) + Sync,
         C: FnMut(A, R) -> A,
+        T: FnMut(usize) -> I,
+        I: Iterator<Item = R>,
     {
         assert!(
             Report::accepts::<R>(),
@@ -201,11 +227,21 @@ impl PhasePool {
                 own_taken = true;
                 own = Some(fold_catching(values, init, &mut fold));
             },
+            gather,
         );
-        // SAFETY: the phase ran (`run` returned after its gather), every worker started its
-        // report for `R`s in it, and each report is taken once: the leader's by its fold, or
-        // here if its part panicked first; the followers' here.
-        let values = unsafe { take_all::<R, _>(in_phase.reports().skip(usize::from(own_taken))) };
+        let reports_left = |worker| {
+            let ran = if worker == 0 {
+                !own_taken
+            } else {
+                in_phase.ran(worker)
+            };
+            // SAFETY: the phase ran (`run` returned after its gather); every worker that ran
+            // its part started its report for `R`s in it, and each report is taken once: the
+            // leader's by its fold, or here if its part panicked first; the followers' here.
+            ran.then(|| unsafe { in_phase.report(worker).take::<R>() })
+        };
+        let values = (0..self.num_threads())
+            .flat_map(|worker| reports_left(worker).into_iter().flatten().chain(tail(worker)));
         // What the fold did not reach, and the leader's own fold when a follower panicked:
         // user values, dropped once the phase has ended.
         let mut left = Vec::new();

@@ -16,7 +16,7 @@ use crate::coarray::{Coarray, Registration, Registry};
 
 use crate::pool::PhasePool;
 use crate::raw::exchange::{Broken, Exchange, Port, Round};
-use crate::raw::handoff::Aborted;
+use crate::raw::handoff::{Aborted, Gather};
 use crate::raw::report::{Report, Reporter};
 use crate::schedule::static_block;
 use crate::sync::Mutex;
@@ -657,14 +657,15 @@ impl PhasePool {
         };
         let results = if Report::accepts::<R>() {
             let job = |index, reporter: Reporter<'_, R>| reporter.push(run_worker(index));
-            self.phase_folding(job, Vec::with_capacity(n), collect)
+            let no_tail = |_| std::iter::empty();
+            self.phase_folding(Gather::Everyone, job, Vec::with_capacity(n), collect, no_tail)
         } else {
             let job = |index, reporter: Reporter<'_, Box<R>>| {
                 reporter.push(Box::new(run_worker(index)));
             };
-            self.phase_folding(job, Vec::with_capacity(n), |results, result| {
-                collect(results, *result)
-            })
+            let unbox = |results, result: Box<R>| collect(results, *result);
+            let no_tail = |_| std::iter::empty();
+            self.phase_folding(Gather::Everyone, job, Vec::with_capacity(n), unbox, no_tail)
         };
         debug_assert_eq!(results.len(), n, "every worker reports its result");
         results

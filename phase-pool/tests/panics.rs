@@ -57,12 +57,19 @@ fn a_panic_of_another_worker_resumes_and_the_pool_is_reused() {
     watchdog(|| {
         let pool = pool(4);
         let mut data = vec![0u8; 40];
-        expect_panic("boom in the last worker", || {
+        let follower_panicked = std::sync::atomic::AtomicBool::new(false);
+        expect_panic("boom in another worker", || {
             pool.with_schedule(Schedule::Static)
-                .for_each_chunk_mut(&mut data, 1, |i, _| {
-                    if i == 39 {
-                        assert_ne!(std::thread::current().name(), Some("test-body"));
-                        panic!("boom in the last worker");
+                .for_each_chunk_mut(&mut data, 1, |_, _| {
+                    if std::thread::current().name() == Some("test-body") {
+                        // Holds the caller in its first chunk, so that it cannot take every
+                        // chunk itself, until a follower has panicked.
+                        while !follower_panicked.load(std::sync::atomic::Ordering::Acquire) {
+                            std::thread::yield_now();
+                        }
+                    } else {
+                        follower_panicked.store(true, std::sync::atomic::Ordering::Release);
+                        panic!("boom in another worker");
                     }
                 });
         });

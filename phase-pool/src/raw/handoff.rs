@@ -1,5 +1,8 @@
-//! The phase hand-off: the leader (worker 0, the calling thread) publishes a borrowed job, every
-//! worker runs it, and the leader returns only after every worker has finished it.
+//! The phase hand-off: the leader (worker 0, the calling thread) publishes a borrowed job, the
+//! workers run it, and the leader returns only after every worker that started it has
+//! finished it. A phase may need every worker (an SPMD run), or only those that start it in
+//! time (a data-parallel phase, whose work the others take over): the leader then skips the
+//! followers that have not started once its own part is done.
 //!
 //! The protocol, its orderings and the races it rules out are written down in the crate's
 //! `README.md` ("The phase hand-off"). In short, a phase is one *release* (the leader to every
@@ -8,11 +11,18 @@
 //! ```text
 //! leader (worker 0)                        follower i (1..n)
 //! job := Some(job_ref); phase := p         wait until phase != last seen (= p)
-//! job(0), then meanwhile(), catching a    read job                  // None: shut down
-//!   panic
-//! wait until done[i] == p for every i      job(i), catching a panic
-//! take the first panic; drop the job       done[i] := p
+//! job(0), then meanwhile(), catching a    CAS state[i]: < joined(p) -> joined(p)
+//!   panic                                    // failed: skipped, wait for the next phase
+//! [skippable: CAS state[i]: < joined(p)    read job                  // None: shut down
+//!   -> finished(p) for each follower]      job(i), catching a panic
+//! wait until state[i] == finished(p) for   state[i] := finished(p)
+//!   every i
+//! take the first panic; drop the job
 //! ```
+//!
+//! (`joined(p) = 2p`, `finished(p) = 2p + 1`.) The two compare-and-swaps on `state[i]` decide,
+//! once, whether follower `i` takes part in phase `p`: a follower that loses reads nothing of
+//! the phase, so the leader may end it without waiting.
 //!
 //! A job of up to 104 bytes is moved into the line that carries `phase` (see [`Start`]), so a
 //! follower finds the job's captures where it reads the phase number. A worker leaves its
@@ -21,9 +31,10 @@
 //!
 //! Happens-before edges: the leader's `Release` store of `phase` after writing `job` (and the
 //! job's data) -> a follower's `Acquire` load that sees it; a follower's work, report, panic
-//! record and read of `job` -> its `Release` store of `done[i]` -> the leader's `Acquire` load
-//! that sees it, after which the leader takes the report, returns (ending the job's borrow)
-//! and may write `job` again.
+//! record and read of `job` -> its `Release` store of `finished(p)` -> the leader's `Acquire`
+//! load that sees it, after which the leader takes the report, returns (ending the job's
+//! borrow) and may write `job` again. The compare-and-swaps need no ordering of their own:
+//! only their atomicity (one of the two wins) matters.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -131,15 +142,37 @@ const _: () = assert!(size_of::<Start>() <= 128);
 /// A worker's line of the gather: 128 bytes, the padding's whole span.
 #[repr(C)]
 struct Done {
-    /// The last phase this worker finished (followers only: the leader's is unused). Written
-    /// only by the worker.
-    phase: AtomicU64,
+    /// [`joined(p)`](joined) while the worker runs phase `p`, [`finished(p)`](finished) once
+    /// it has finished it or the leader has skipped it for it (followers only: the leader's is
+    /// unused). Written by the worker, and by the leader's skip.
+    state: AtomicU64,
     /// What the worker leaves for the leader in a phase, on the line the gather reads.
     report: Report,
 }
 
 #[cfg(not(lockstep_loom))]
 const _: () = assert!(size_of::<Done>() <= 128);
+
+/// A follower's [`Done::state`] while it runs phase `phase`.
+const fn joined(phase: u64) -> u64 {
+    2 * phase
+}
+
+/// A follower's [`Done::state`] once phase `phase` is over for it.
+const fn finished(phase: u64) -> u64 {
+    2 * phase + 1
+}
+
+/// Which followers a phase's leader waits for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Gather {
+    /// Every follower: the job needs all of them (an SPMD run).
+    Everyone,
+    /// The followers that started the phase before the leader's part ended: the leader's part
+    /// leaves nothing for the others to do (a data-parallel phase whose plan hands a late
+    /// worker's share to whoever is there).
+    Started,
+}
 
 /// Room for a job of up to `INLINE_WORDS` words.
 struct InlineJob(std::cell::UnsafeCell<MaybeUninit<[usize; INLINE_WORDS]>>);
@@ -241,7 +274,7 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
         done: (0..threads)
             .map(|_| {
                 CachePadded::new(Done {
-                    phase: AtomicU64::new(0),
+                    state: AtomicU64::new(finished(0)),
                     report: Report::new(),
                 })
             })
@@ -262,6 +295,7 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
         Leader {
             shared,
             in_phase: Cell::new(false),
+            skipped: (0..threads).map(|_| Cell::new(false)).collect(),
         },
         followers,
     )
@@ -273,6 +307,8 @@ pub(crate) struct Leader {
     /// Set while an [`InPhase`] lives, to refuse a nested phase (which would deadlock or
     /// overwrite the reports the leader still reads).
     in_phase: Cell<bool>,
+    /// `skipped[i]`: whether follower `i` did not take part in the last phase.
+    skipped: Box<[Cell<bool>]>,
 }
 
 impl Leader {
@@ -285,11 +321,17 @@ impl Leader {
     /// If the leader is already in a phase: user code (a job, a `combine`, the `Drop` of a
     /// value folded) started a phase on the pool that is running one.
     pub(crate) fn enter(&self) -> InPhase<'_> {
+        self.check_not_in_phase();
+        self.in_phase.set(true);
+        InPhase { leader: self }
+    }
+
+    /// Refuses, with the panic of [`enter`](Self::enter), what must not happen during a phase.
+    pub(crate) fn check_not_in_phase(&self) {
         assert!(
-            !self.in_phase.replace(true),
+            !self.in_phase.get(),
             "a phase was started from inside a phase of the same pool"
         );
-        InPhase { leader: self }
     }
 
     /// Tells the followers to return from [`Follower::serve`]; their threads can then be
@@ -316,13 +358,35 @@ impl Leader {
         phase
     }
 
-    /// Waits until every follower has finished `phase`.
-    fn gather(&self, phase: u64) {
+    /// Waits until every follower has finished `phase`; under [`Gather::Started`], first skips
+    /// the followers that have not started it.
+    fn gather(&self, phase: u64, gather: Gather) {
+        for (done, skipped) in self.shared.done.iter().zip(self.skipped.iter()).skip(1) {
+            skipped.set(false);
+            if gather == Gather::Started {
+                // Relaxed (all): see the module docs; a skipped follower reads nothing of the
+                // phase, and the follower's own `finished` store is read with Acquire below.
+                let state = done.state.load(Ordering::Relaxed);
+                skipped.set(
+                    state < joined(phase)
+                        && done
+                            .state
+                            .compare_exchange(
+                                state,
+                                finished(phase),
+                                Ordering::Relaxed,
+                                Ordering::Relaxed,
+                            )
+                            .is_ok(),
+                );
+            }
+        }
         let done = &self.shared.done;
         // Acquire: pairs with the follower's Release store; its work, report, panic record and
         // last read of `job` happen before whatever the leader does next.
-        let finished =
-            |follower: &CachePadded<Done>| follower.phase.load(Ordering::Acquire) == phase;
+        let finished = |follower: &CachePadded<Done>| {
+            follower.state.load(Ordering::Acquire) == finished(phase)
+        };
         // The followers before `next` have finished; a poll resumes there.
         let mut next = 1;
         self.shared.finished.wait_until(|| {
@@ -358,12 +422,13 @@ pub(crate) struct InPhase<'a> {
 
 impl<'a> InPhase<'a> {
     /// Runs `job(i, report_i)` on every worker `i` (the leader as worker 0) with the worker's
-    /// [`Report`], and returns once all of them have finished. After its own part, unless that
-    /// panicked, the leader calls `meanwhile(report_0)` while the followers may still be at
-    /// work. Returns the job, moved out of the hand-off (its captures are user values, to be
-    /// dropped once the phase has ended), and the first panic of the phase (`meanwhile`'s
-    /// included), if any; the caller resumes it.
-    pub(crate) fn run<F, M>(&self, job: F, meanwhile: M) -> (F, Result<(), Panic>)
+    /// [`Report`] (under [`Gather::Started`], on the followers that start in time: see
+    /// [`ran`](Self::ran)), and returns once all of them have finished. After its own part,
+    /// unless that panicked, the leader calls `meanwhile(report_0)` while the followers may
+    /// still be at work. Returns the job, moved out of the hand-off (its captures are user
+    /// values, to be dropped once the phase has ended), and the first panic of the phase
+    /// (`meanwhile`'s included), if any; the caller resumes it.
+    pub(crate) fn run<F, M>(&self, job: F, meanwhile: M, gather: Gather) -> (F, Result<(), Panic>)
     where
         F: Fn(usize, &Report) + Sync,
         M: FnOnce(&Report),
@@ -392,7 +457,7 @@ impl<'a> InPhase<'a> {
         if let Err(panic) = own_part {
             shared.record(panic);
         }
-        self.leader.gather(phase);
+        self.leader.gather(phase, gather);
         core::mem::forget(guard);
         // The gather orders every follower's `record` before this.
         let panic = shared.take_panic();
@@ -407,10 +472,16 @@ impl<'a> InPhase<'a> {
         (job, panic.map_or(Ok(()), Err))
     }
 
-    /// The workers' reports, by worker index: each written by its worker during a phase, read
-    /// by the leader between phases (the contracts of [`Report`]'s methods).
-    pub(crate) fn reports(&self) -> impl Iterator<Item = &'a Report> {
-        self.leader.shared.done.iter().map(|done| &done.report)
+    /// Whether worker `worker` ran the last phase's job (the leader always does; a follower
+    /// unless the gather skipped it).
+    pub(crate) fn ran(&self, worker: usize) -> bool {
+        !self.leader.skipped[worker].get()
+    }
+
+    /// Worker `worker`'s report: written by its worker during a phase it [ran](Self::ran),
+    /// read by the leader between phases (the contracts of [`Report`]'s methods).
+    pub(crate) fn report(&self, worker: usize) -> &'a Report {
+        &self.leader.shared.done[worker].report
     }
 }
 
@@ -439,10 +510,7 @@ impl Follower {
     /// Runs the published phases until [`Leader::shutdown`].
     pub(crate) fn serve(self) {
         let start = &self.shared.start;
-        let Done {
-            phase: done,
-            report,
-        } = &*self.shared.done[self.index];
+        let Done { state, report } = &*self.shared.done[self.index];
         let mut seen = 0;
         loop {
             // Acquire: pairs with the leader's Release store in `publish`.
@@ -450,8 +518,19 @@ impl Follower {
                 let phase = start.phase.load(Ordering::Acquire);
                 (phase != seen).then_some(phase)
             });
+            // Join the phase, unless the leader has already ended it without us. Relaxed
+            // (both): see the module docs.
+            let current = state.load(Ordering::Relaxed);
+            if current >= joined(seen)
+                || state
+                    .compare_exchange(current, joined(seen), Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                continue;
+            }
             // SAFETY: the leader wrote `job` before publishing the phase we just saw, and
-            // writes it again only after we store `done` below.
+            // writes it again only after we store `finished` below (we joined: it cannot skip
+            // us).
             let Some(job) = start.job.with(|slot| unsafe { *slot }) else {
                 return;
             };
@@ -465,7 +544,7 @@ impl Follower {
             }
             // Release: our work, report, panic record and read of `job` happen before the
             // leader's Acquire load that sees this value.
-            done.store(seen, Ordering::Release);
+            state.store(finished(seen), Ordering::Release);
             self.shared.finished.notify();
         }
     }

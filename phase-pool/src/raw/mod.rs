@@ -12,7 +12,7 @@
 //! abstractions, each with its `// SAFETY:` argument: `parallel.rs` claims chunks and result
 //! slots that the schedule deals exactly once ([`chunks::ChunksMut::claim`],
 //! [`slots::Slots::put`]); `pool.rs` starts the workers' reports in a phase and takes them
-//! after it ([`report::Report::start`], [`report::Report::take`], [`report::take_all`]);
+//! after it ([`report::Report::start`], [`report::Report::take`]);
 //! `spmd.rs` hands the pool's collective barrier to the exchange and claims one run's ports
 //! ([`exchange::Exchange::new`], `begin`, `port`); `grid.rs` sets the length of a buffer that a
 //! completed phase initialised (`Vec::set_len`).

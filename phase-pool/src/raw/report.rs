@@ -244,51 +244,6 @@ impl<T> Drop for Taken<'_, T> {
     }
 }
 
-/// The values of several reports, report by report, each in push order: what
-/// [`Report::take`] gives for each in turn. The values not iterated are dropped with the
-/// iterator.
-///
-/// # Safety
-///
-/// As [`Report::take`], for every report of `reports`.
-pub(crate) unsafe fn take_all<'a, T, I>(reports: I) -> TakenAll<'a, T, I>
-where
-    I: Iterator<Item = &'a Report>,
-{
-    TakenAll {
-        reports,
-        current: None,
-    }
-}
-
-/// The values of several reports, from [`take_all`].
-pub(crate) struct TakenAll<'a, T, I: Iterator<Item = &'a Report>> {
-    reports: I,
-    current: Option<Taken<'a, T>>,
-}
-
-impl<'a, T, I: Iterator<Item = &'a Report>> Iterator for TakenAll<'a, T, I> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        loop {
-            if let Some(value) = self.current.as_mut().and_then(Iterator::next) {
-                return Some(value);
-            }
-            let report = self.reports.next()?;
-            // SAFETY: `take_all`'s contract covers every report of `reports`, each taken once
-            // (the iterator moves past it).
-            self.current = Some(unsafe { report.take() });
-        }
-    }
-}
-
-impl<'a, T, I: Iterator<Item = &'a Report>> Drop for TakenAll<'a, T, I> {
-    fn drop(&mut self) {
-        self.for_each(drop);
-    }
-}
-
 impl std::fmt::Debug for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Report").finish_non_exhaustive()
