@@ -512,6 +512,7 @@ impl Follower {
         let start = &self.shared.start;
         let Done { state, report } = &*self.shared.done[self.index];
         let mut seen = 0;
+        let mut turn = Turn::start();
         loop {
             // Acquire: pairs with the leader's Release store in `publish`.
             seen = self.shared.started.wait_until(|| {
@@ -546,6 +547,42 @@ impl Follower {
             // leader's Acquire load that sees this value.
             state.store(finished(seen), Ordering::Release);
             self.shared.finished.notify();
+            turn.end_if_long();
+        }
+    }
+}
+
+/// How long a follower runs phases before it offers its core to the scheduler between two of
+/// them ([`Turn`]).
+const TURN: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// A follower's time on its core since it last offered it: after [`TURN`], it yields between
+/// two phases. When another program shares the core, the scheduler takes the core away at
+/// the end of each time slice wherever the follower is; in the middle of a piece of work,
+/// that holds up the whole team until the follower runs again, a time slice later
+/// (milliseconds). Yielding first moves that switch to a point where the follower holds up
+/// no one: the phases it misses are run by the others without it. With nothing else runnable
+/// the yield returns at once (~1 us per millisecond of phases).
+struct Turn {
+    #[cfg(not(lockstep_loom))]
+    started: std::time::Instant,
+}
+
+impl Turn {
+    fn start() -> Turn {
+        Turn {
+            #[cfg(not(lockstep_loom))]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Yields if the turn has lasted [`TURN`], and starts the next one. (Not under loom, whose
+    /// models have no clock.)
+    fn end_if_long(&mut self) {
+        #[cfg(not(lockstep_loom))]
+        if self.started.elapsed() >= TURN {
+            std::thread::yield_now();
+            *self = Turn::start();
         }
     }
 }
