@@ -27,6 +27,8 @@
 mod barriers;
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/interference.rs"]
+mod interference;
 #[path = "common/pool_bench.rs"]
 mod pool_bench;
 #[path = "common/stats.rs"]
@@ -57,7 +59,7 @@ const QUICK_TOTAL: Duration = Duration::from_secs(3);
 
 const USAGE: &str = "\
 usage: compare [--threads LIST] [--sizes LIST] [--reps R] [--budget-ms MS] [--json]
-               [--plot FILE.png] [--quick] [--help]
+               [--plot FILE.png] [--interference CORE] [--quick] [--help]
 
   --threads LIST   comma-separated thread counts (default 1,2,4,.. up to the available
                    cores, the core count included); barriers use those of at least 2
@@ -68,6 +70,8 @@ usage: compare [--threads LIST] [--sizes LIST] [--reps R] [--budget-ms MS] [--js
                    all runs, within 5..25)
   --json           one JSON object per line on stdout instead of the tables
   --plot FILE.png  draw Jacobi MLUP/s against the thread count, one panel per size
+  --interference CORE
+                   run a CPU-bound process pinned to CORE during the whole measurement
   --quick          a smoke run of about 3 s: small sizes, 3 short reps
   --help           print this message";
 
@@ -91,7 +95,7 @@ fn default_threads(cores: usize) -> Vec<usize> {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let (mut threads, mut sizes, mut reps, mut budget) = (None, None, None, None);
-    let (mut json, mut plot, mut quick) = (false, None, false);
+    let (mut json, mut plot, mut quick, mut interference) = (false, None, false, None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -107,6 +111,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                 sizes = Some(list);
             }
             "--reps" => reps = Some(parse_positive(&arg, &value()?)?),
+            "--interference" => interference = Some(interference::parse_core(&value()?)?),
             "--budget-ms" => {
                 budget = Some(Duration::from_millis(
                     parse_positive(&arg, &value()?)? as u64
@@ -145,11 +150,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         sizes,
         reps,
         budget,
+        interference,
     };
     Ok(Some(Options { config, json, plot }))
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = interference::run_child_if_asked() {
+        return code;
+    }
+    if let Some(code) = common::rerun_for_openmp("compare") {
+        return code;
+    }
     let options = match common::options_or_exit("compare", USAGE, parse_args) {
         Ok(options) => options,
         Err(code) => return code,
@@ -162,6 +174,12 @@ fn main() -> ExitCode {
         config.threads, config.sizes, config.reps, config.budget
     );
 
+    // Bounded by itself too: far longer than the measurement takes.
+    let limit = config.budget * 2000 + Duration::from_secs(120);
+    let _busy = match interference::start_or_exit("compare", config.interference, limit) {
+        Ok(busy) => busy,
+        Err(code) => return code,
+    };
     let barrier_threads: Vec<usize> = config.threads.iter().copied().filter(|&t| t >= 2).collect();
     eprintln!("barrier episodes at threads {barrier_threads:?}:");
     let barrier_series = barriers::measure(
@@ -390,7 +408,7 @@ fn plot_jacobi(
             .x_labels((max_threads + 2).min(17))
             .label_style(("sans-serif", 13))
             .draw()?;
-        for (i, contender) in JACOBI.iter().enumerate() {
+        for (i, contender) in pool_bench::jacobi_contenders().iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let points: Vec<(usize, f64)> = config
                 .threads

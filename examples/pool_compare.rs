@@ -1,15 +1,17 @@
-//! phase-pool against rayon and a serial loop, side by side in one process (issue 4's
-//! comparison): the reference Jacobi sweep with its residual every step, and the cost of an
-//! empty phase that ends in a max-reduction.
+//! phase-pool against rayon, OpenMP and a serial loop, side by side in one process: the
+//! reference Jacobi sweep with its residual every step, and the cost of an empty phase that
+//! ends in a max-reduction; on an idle machine, or with another CPU-bound program on one core
+//! (`--interference CORE`).
 //!
 //! ```text
 //! cargo run --release --example pool_compare                        # all cores; n = 128,512,2048
 //! cargo run --release --example pool_compare -- --threads 2,16 --sizes 128,256,8192 --reps 7
+//! cargo run --release --example pool_compare -- --interference 1    # core 1 busy meanwhile
 //! cargo run --release --example pool_compare -- --json              # one JSON object per line
 //! cargo run --release --example pool_compare -- --quick             # CI smoke, ~2 s
 //! ```
 //!
-//! **Jacobi** (DESIGN.md's kernel: 5-point PolyBench update, boundary fixed, max-norm residual
+//! **Jacobi** (the kernel of [`kernels`]: 5-point update, boundary fixed, max-norm residual
 //! of every sweep), reported in MLUP/s = `(n-2)^2 * steps / seconds / 1e6`:
 //!
 //! - `lockstep`: a [`Grid2`] swept by [`kernels::jacobi_step`], one phase per step, the residual
@@ -23,7 +25,10 @@
 //!   the caller blocks on a latch until it is done);
 //! - `serial`: [`kernels::jacobi_step_serial`] (the same row kernel, one thread);
 //! - `plain`: [`kernels::jacobi_step_plain`], the textbook loop (2D indexing, `f64::max`), the
-//!   baseline the row kernel must not be slower than.
+//!   baseline the row kernel must not be slower than;
+//! - `openmp`: the same sweep in C (`omp-peers`), one persistent `omp parallel` region with an
+//!   `omp for schedule(static) reduction(max)` per sweep, `OMP_PROC_BIND=close` (the program
+//!   starts itself again with it when it is unset); absent where the C compiler has no OpenMP.
 //!
 //! Before timing, every contender runs [`VERIFY_STEPS`] steps from the initial grid, and their
 //! residuals and grids must be bitwise equal (exit status 1 otherwise).
@@ -38,10 +43,16 @@
 //! - `rayon-broadcast`: `rayon::broadcast(|ctx| ..)` and a max over the returned `Vec`, the loop
 //!   inside `pool.install` (the issuing thread is a rayon worker);
 //! - `rayon-broadcast-outside`: `pool.broadcast(..)` from the main thread, which is how a
-//!   lockstep caller issues its phases (rayon then hands the job over and blocks on a latch).
+//!   lockstep caller issues its phases (rayon then hands the job over and blocks on a latch);
+//! - `openmp-for-max`: an `omp for reduction(max)` over one iteration per thread, in one
+//!   persistent `omp parallel` region.
 //!
 //! The ratio `cheapest/rayon` divides lockstep's cheapest per-phase figure by
-//! `rayon-broadcast`'s (issue 4's target: at most 0.2).
+//! `rayon-broadcast`'s.
+//!
+//! **`--interference CORE`** starts this program again as a CPU-bound process pinned to `CORE`
+//! (`examples/common/interference.rs`) for the whole measurement, so every contender runs
+//! beside it; it ends with the measurement, or by itself after a time limit.
 //!
 //! **Method.** The rayon pool has `num_threads(t)` workers, each pinned by `start_handler` to
 //! core `i mod cores` (core_affinity, over the cores this process may use); the lockstep pool
@@ -55,6 +66,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/interference.rs"]
+mod interference;
 #[path = "common/pool_bench.rs"]
 mod pool_bench;
 #[path = "common/stats.rs"]
@@ -76,14 +89,16 @@ const DEFAULT_BUDGET: Duration = Duration::from_millis(200);
 const QUICK_BUDGET: Duration = Duration::from_millis(12);
 
 const USAGE: &str = "\
-usage: pool_compare [--threads LIST] [--sizes LIST] [--reps R] [--budget-ms MS] [--json]
-                    [--quick] [--help]
+usage: pool_compare [--threads LIST] [--sizes LIST] [--reps R] [--budget-ms MS]
+                    [--interference CORE] [--json] [--quick] [--help]
 
   --threads LIST   comma-separated thread counts (default: all cores)
   --sizes LIST     comma-separated Jacobi grid sizes n, n >= 3 (default 128,512,2048)
   --reps R         interleaved repetitions, at least 5 for a report; the median is shown
                    (default 5)
   --budget-ms MS   target duration of one timed run (default 200)
+  --interference CORE
+                   run a CPU-bound process pinned to CORE during the whole measurement
   --json           one JSON object per line on stdout instead of the tables
   --quick          a ~2 s smoke run: 12 ms per run
   --help           print this message";
@@ -103,6 +118,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             sizes: DEFAULT_SIZES.to_vec(),
             reps: DEFAULT_REPS,
             budget: DEFAULT_BUDGET,
+            interference: None,
         },
         json: false,
     };
@@ -122,6 +138,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                 }
             }
             "--reps" => options.config.reps = parse_positive(&arg, &value()?)?,
+            "--interference" => {
+                options.config.interference = Some(interference::parse_core(&value()?)?);
+            }
             "--budget-ms" => {
                 budget = Some(Duration::from_millis(
                     parse_positive(&arg, &value()?)? as u64
@@ -135,6 +154,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = interference::run_child_if_asked() {
+        return code;
+    }
+    if let Some(code) = common::rerun_for_openmp("pool_compare") {
+        return code;
+    }
     let options = match common::options_or_exit("pool_compare", USAGE, parse_args) {
         Ok(options) => options,
         Err(code) => return code,
@@ -145,6 +170,16 @@ fn main() -> ExitCode {
         "pool_compare: threads {:?}, sizes {:?}, {} reps of ~{:?} (available parallelism: {cores})",
         options.config.threads, options.config.sizes, options.config.reps, options.config.budget
     );
+    // Bounded by itself too: several times the measurement's expected length.
+    let runs = options.config.threads.len()
+        * (pool_bench::JACOBI.len() * options.config.sizes.len() + pool_bench::PHASES.len())
+        * options.config.reps;
+    let limit = options.config.budget * (3 * runs as u32) + Duration::from_secs(60);
+    let _busy =
+        match interference::start_or_exit("pool_compare", options.config.interference, limit) {
+            Ok(busy) => busy,
+            Err(code) => return code,
+        };
     let mut series = Vec::new();
     for &threads in &options.config.threads {
         if let Err(message) = pool_bench::measure(&options.config, threads, &mut series) {

@@ -25,6 +25,26 @@ pub struct Config {
     pub reps: usize,
     /// Target duration of one timed run.
     pub budget: Duration,
+    /// The core another, CPU-bound program occupies during the measurement, if any.
+    pub interference: Option<usize>,
+}
+
+/// The Jacobi contenders of this build.
+pub fn jacobi_contenders() -> Vec<Jacobi> {
+    JACOBI.into_iter().filter(|c| c.available()).collect()
+}
+
+/// The phase contenders of this build.
+pub fn phase_contenders() -> Vec<Phase> {
+    PHASES.into_iter().filter(|p| p.available()).collect()
+}
+
+/// What the setting of the measurement says in a table's title.
+fn setting(config: &Config, cores: usize) -> String {
+    match config.interference {
+        Some(core) => format!("{cores} cores, core {core} busy with another CPU-bound program"),
+        None => format!("{cores} cores available"),
+    }
 }
 
 /// Steps each Jacobi contender runs from the initial grid before timing, compared bitwise.
@@ -58,14 +78,16 @@ pub enum Jacobi {
     RayonEach,
     Serial,
     Plain,
+    OpenMp,
 }
 
-pub const JACOBI: [Jacobi; 5] = [
+pub const JACOBI: [Jacobi; 6] = [
     Jacobi::Lockstep,
     Jacobi::Rayon,
     Jacobi::RayonEach,
     Jacobi::Serial,
     Jacobi::Plain,
+    Jacobi::OpenMp,
 ];
 
 impl Jacobi {
@@ -80,7 +102,13 @@ impl Jacobi {
             Jacobi::RayonEach => "rayon-each",
             Jacobi::Serial => "serial",
             Jacobi::Plain => "plain",
+            Jacobi::OpenMp => "openmp",
         }
+    }
+
+    /// Whether this contender can run in this build (OpenMP may be missing).
+    pub fn available(self) -> bool {
+        self != Jacobi::OpenMp || omp_peers::available().is_ok()
     }
 }
 
@@ -140,6 +168,12 @@ impl State {
             State::Buffers { cur, next } if contender.is_rayon() => {
                 pools.rayon.install(|| sweep(contender, cur, next, n))
             }
+            State::Buffers { cur, next } if contender == Jacobi::OpenMp => {
+                let threads = pools.lockstep.num_threads();
+                let residual = omp_peers::jacobi2d_residual(n, 1, threads, cur, next);
+                std::mem::swap(cur, next);
+                residual
+            }
             State::Buffers { cur, next } => sweep(contender, cur, next, n),
         }
     }
@@ -162,6 +196,9 @@ impl State {
             State::Buffers { cur, next } if contender == Jacobi::Rayon => pools
                 .rayon
                 .install(|| timed(budget, 1, || sink += sweep(contender, cur, next, n))),
+            State::Buffers { cur, next } if contender == Jacobi::OpenMp => {
+                openmp_timed(pools.lockstep.num_threads(), cur, next, n, budget, &mut sink)
+            }
             State::Buffers { cur, next } if contender == Jacobi::RayonEach => {
                 timed(budget, 1, || {
                     sink += pools.rayon.install(|| sweep(contender, cur, next, n));
@@ -182,6 +219,24 @@ impl State {
     }
 }
 
+/// OpenMP's timed run: its sweeps run in one persistent region, so a short run gives the rate
+/// and a second one, an even number of sweeps (the grid ends in `cur`), lasts about `budget`.
+fn openmp_timed(
+    threads: usize,
+    cur: &mut [f64],
+    next: &mut [f64],
+    n: usize,
+    budget: Duration,
+    sink: &mut f64,
+) -> (u64, Duration) {
+    let probe = omp_peers::jacobi2d_residual_timed(n, 2, threads, cur, next);
+    let steps = (budget.as_secs_f64() / (probe.seconds / 2.0).max(1e-9)) as usize;
+    let steps = (steps.max(2) + 1) & !1;
+    let run = omp_peers::jacobi2d_residual_timed(n, steps, threads, cur, next);
+    *sink += probe.value + run.value;
+    (steps as u64, Duration::from_secs_f64(run.seconds))
+}
+
 /// One sweep of `cur` into `next` by a buffer contender, then a swap; returns the residual.
 /// Rayon's sweep runs in the rayon pool of the calling thread (call it inside `install`).
 pub fn sweep(contender: Jacobi, cur: &mut Vec<f64>, next: &mut Vec<f64>, n: usize) -> f64 {
@@ -196,6 +251,7 @@ pub fn sweep(contender: Jacobi, cur: &mut Vec<f64>, next: &mut Vec<f64>, n: usiz
         Jacobi::Serial => kernels::jacobi_step_serial(cur, next, n),
         Jacobi::Plain => kernels::jacobi_step_plain(cur, next, n),
         Jacobi::Lockstep => unreachable!("lockstep sweeps a Grid2"),
+        Jacobi::OpenMp => unreachable!("OpenMP sweeps in its own region"),
     };
     std::mem::swap(cur, next);
     residual
@@ -208,14 +264,16 @@ pub enum Phase {
     ReduceInRun,
     RayonBroadcast,
     RayonBroadcastOutside,
+    OpenMpForMax,
 }
 
-pub const PHASES: [Phase; 5] = [
+pub const PHASES: [Phase; 6] = [
     Phase::MapReduceIndex,
     Phase::RunReduce,
     Phase::ReduceInRun,
     Phase::RayonBroadcast,
     Phase::RayonBroadcastOutside,
+    Phase::OpenMpForMax,
 ];
 
 impl Phase {
@@ -226,7 +284,13 @@ impl Phase {
             Phase::ReduceInRun => "reduce-in-run",
             Phase::RayonBroadcast => "rayon-broadcast",
             Phase::RayonBroadcastOutside => "rayon-broadcast-outside",
+            Phase::OpenMpForMax => "openmp-for-max",
         }
+    }
+
+    /// Whether this contender can run in this build (OpenMP may be missing).
+    pub fn available(self) -> bool {
+        self != Phase::OpenMpForMax || omp_peers::available().is_ok()
     }
 
     /// One timed run: phases done and their time.
@@ -261,6 +325,15 @@ impl Phase {
                 let all = pools.rayon.broadcast(|ctx| value(ctx.index(), phase));
                 sink ^= all.into_iter().fold(0, reduce::max);
             }),
+            Phase::OpenMpForMax => {
+                // A short run gives the rate, then one region of the budget's length.
+                let probe = 1000;
+                let seconds = omp_peers::empty_phase_max(t, probe);
+                let phases = (budget.as_secs_f64() / seconds.max(1e-9) * probe as f64) as u64;
+                let phases = phases.max(probe as u64);
+                let seconds = omp_peers::empty_phase_max(t, phases as usize);
+                (phases, Duration::from_secs_f64(seconds))
+            }
         };
         black_box(sink);
         result
@@ -322,21 +395,32 @@ pub fn find<'a>(
     t: usize,
     n: Option<usize>,
 ) -> &'a Series {
+    find_some(all, bench, contender, t, n).expect("every series was measured")
+}
+
+/// The series of `contender`, if it was measured.
+pub fn find_some<'a>(
+    all: &'a [Series],
+    bench: &str,
+    contender: &str,
+    t: usize,
+    n: Option<usize>,
+) -> Option<&'a Series> {
     all.iter()
         .find(|s| s.bench == bench && s.contender == contender && s.threads == t && s.n == n)
-        .expect("every series was measured")
 }
 
 /// Runs [`VERIFY_STEPS`] sweeps of every contender from the initial grid and compares them.
 pub fn verify(pools: &Pools, n: usize) -> Result<(), String> {
-    let mut states: Vec<State> = JACOBI.iter().map(|&c| State::new(c, pools, n)).collect();
+    let contenders = jacobi_contenders();
+    let mut states: Vec<State> = contenders.iter().map(|&c| State::new(c, pools, n)).collect();
     for step in 0..VERIFY_STEPS {
-        let residuals: Vec<f64> = JACOBI
+        let residuals: Vec<f64> = contenders
             .iter()
             .zip(&mut states)
             .map(|(&c, state)| state.step(c, pools, n))
             .collect();
-        for (c, r) in JACOBI.iter().zip(&residuals).skip(1) {
+        for (c, r) in contenders.iter().zip(&residuals).skip(1) {
             if r.to_bits() != residuals[0].to_bits() {
                 return Err(format!(
                     "n = {n}, step {step}: {} residual {r:e} != lockstep's {:e}",
@@ -346,7 +430,7 @@ pub fn verify(pools: &Pools, n: usize) -> Result<(), String> {
             }
         }
     }
-    for (c, state) in JACOBI.iter().zip(&states).skip(1) {
+    for (c, state) in contenders.iter().zip(&states).skip(1) {
         let same = state
             .current()
             .iter()
@@ -370,7 +454,7 @@ pub fn measure(config: &Config, threads: usize, series: &mut Vec<Series>) -> Res
     }
     let mut states: Vec<(usize, Jacobi, State)> = Vec::new();
     for &n in &config.sizes {
-        for contender in JACOBI {
+        for contender in jacobi_contenders() {
             states.push((n, contender, State::new(contender, &pools, n)));
             series.push(Series {
                 bench: "jacobi",
@@ -383,7 +467,8 @@ pub fn measure(config: &Config, threads: usize, series: &mut Vec<Series>) -> Res
             });
         }
     }
-    for phase in PHASES {
+    let phases = phase_contenders();
+    for &phase in &phases {
         series.push(Series {
             bench: "phase",
             contender: phase.name(),
@@ -394,7 +479,7 @@ pub fn measure(config: &Config, threads: usize, series: &mut Vec<Series>) -> Res
             counts: Vec::new(),
         });
     }
-    let first = series.len() - states.len() - PHASES.len();
+    let first = series.len() - states.len() - phases.len();
     let mut sink = 0.0;
     for rep in 0..config.reps {
         eprintln!("  {threads} threads: rep {}/{}", rep + 1, config.reps);
@@ -408,7 +493,7 @@ pub fn measure(config: &Config, threads: usize, series: &mut Vec<Series>) -> Res
             series[s].counts.push(steps);
             s += 1;
         }
-        for phase in PHASES {
+        for &phase in &phases {
             let (phases, elapsed) = phase.run(&pools, config.budget);
             series[s]
                 .samples
@@ -424,12 +509,14 @@ pub fn measure(config: &Config, threads: usize, series: &mut Vec<Series>) -> Res
 pub fn print_tables(config: &Config, series: &[Series], cores: usize) {
     println!(
         "Jacobi {{n x n}}, max-norm residual every step: MLUP/s, median of {} interleaved runs \
-         of ~{} ms ({cores} cores available)",
+         of ~{} ms ({})",
         config.reps,
-        config.budget.as_millis()
+        config.budget.as_millis(),
+        setting(config, cores)
     );
     println!(
-        "{:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>15} {:>20} {:>16} {:>13}",
+        "{:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>15} {:>20} {:>16} {:>16} \
+         {:>13}",
         "threads",
         "n",
         "lockstep",
@@ -437,64 +524,91 @@ pub fn print_tables(config: &Config, series: &[Series], cores: usize) {
         "rayon-each",
         "serial",
         "plain",
+        "openmp",
         "lockstep/rayon",
         "lockstep/rayon-each",
         "lockstep/serial",
+        "lockstep/openmp",
         "serial/plain"
     );
+    let cell = |v: Option<f64>, width: usize| match v {
+        Some(v) => format!("{v:>width$.1}"),
+        None => format!("{:>width$}", "-"),
+    };
+    let times = |v: Option<f64>, width: usize| match v {
+        Some(v) => format!("{v:>w$.2}x", w = width - 1),
+        None => format!("{:>width$}", "-"),
+    };
     for &t in &config.threads {
         for &n in &config.sizes {
-            let m = |c: Jacobi| find(series, "jacobi", c.name(), t, Some(n)).median();
-            let [l, r, e, s, p] = JACOBI.map(m);
+            let m = |c: Jacobi| find_some(series, "jacobi", c.name(), t, Some(n)).map(Series::median);
+            let [l, r, e, s, p, o] = JACOBI.map(m);
+            let l = l.expect("lockstep is always measured");
+            let over = |peer: Option<f64>| peer.map(|peer| l / peer);
             println!(
-                "{t:>7} {n:>6} {l:>10.1} {r:>10.1} {e:>10.1} {s:>10.1} {p:>10.1} {:>14.2}x \
-                 {:>19.2}x {:>15.2}x {:>12.2}x",
-                l / r,
-                l / e,
-                l / s,
-                s / p
+                "{t:>7} {n:>6} {:>10.1} {} {} {} {} {} {} {} {} {} {}",
+                l,
+                cell(r, 10),
+                cell(e, 10),
+                cell(s, 10),
+                cell(p, 10),
+                cell(o, 10),
+                times(over(r), 15),
+                times(over(e), 20),
+                times(over(s), 16),
+                times(over(o), 16),
+                times(s.zip(p).map(|(s, p)| s / p), 13),
             );
         }
     }
     println!();
     println!(
-        "Empty phase + max-reduction: ns per phase, median of {} interleaved runs",
-        config.reps
+        "Empty phase + max-reduction: ns per phase, median of {} interleaved runs ({})",
+        config.reps,
+        setting(config, cores)
     );
     println!(
-        "{:>7} {:>17} {:>11} {:>14} {:>16} {:>24} {:>23} {:>15}",
+        "{:>7} {:>17} {:>11} {:>14} {:>16} {:>24} {:>15} {:>23} {:>24} {:>15}",
         "threads",
         "map_reduce_index",
         "run+reduce",
         "reduce-in-run",
         "rayon-broadcast",
         "rayon-broadcast-outside",
+        "openmp-for-max",
         "map_reduce_index/rayon",
+        "map_reduce_index/openmp",
         "cheapest/rayon"
     );
     for &t in &config.threads {
-        let m = |p: Phase| find(series, "phase", p.name(), t, None).median();
-        let rayon = m(Phase::RayonBroadcast);
-        let outside = m(Phase::RayonBroadcastOutside);
-        let lockstep = [Phase::MapReduceIndex, Phase::RunReduce, Phase::ReduceInRun].map(m);
+        let m = |p: Phase| find_some(series, "phase", p.name(), t, None).map(Series::median);
+        let rayon = m(Phase::RayonBroadcast).expect("rayon is always measured");
+        let outside = m(Phase::RayonBroadcastOutside).expect("rayon is always measured");
+        let openmp = m(Phase::OpenMpForMax);
+        let lockstep = [Phase::MapReduceIndex, Phase::RunReduce, Phase::ReduceInRun]
+            .map(|p| m(p).expect("lockstep is always measured"));
         let cheapest = lockstep.into_iter().fold(f64::INFINITY, f64::min);
         println!(
-            "{t:>7} {:>17.0} {:>11.0} {:>14.0} {:>16.0} {:>24.0} {:>22.3}x {:>14.3}x",
+            "{t:>7} {:>17.0} {:>11.0} {:>14.0} {:>16.0} {:>24.0} {:>15} {:>22.3}x {:>24} {:>14.3}x",
             lockstep[0],
             lockstep[1],
             lockstep[2],
             rayon,
             outside,
+            openmp.map_or_else(|| "-".to_owned(), |o| format!("{o:.0}")),
             lockstep[0] / rayon,
+            openmp.map_or_else(|| "-".to_owned(), |o| format!("{:.3}x", lockstep[0] / o)),
             cheapest / rayon
         );
     }
     println!();
     println!(
         "(lockstep/rayon and lockstep/serial: throughput ratios, above 1 = lockstep faster; \
-         .../rayon of the phases: cost ratios against rayon-broadcast, below 1 = lockstep \
-         cheaper)"
+         .../rayon and .../openmp of the phases: cost ratios, below 1 = lockstep cheaper)"
     );
+    if let Err(why) = omp_peers::available() {
+        println!("(openmp: not measured: {why})");
+    }
 }
 
 /// One object per series: the median, every sample, and the ratios to the peers' medians.
@@ -519,17 +633,22 @@ pub fn print_json(config: &Config, series: &[Series], cores: usize) {
             samples.join(","),
             counts.join(",")
         );
+        if let Some(core) = config.interference {
+            line += &format!(",\"interference_core\":{core}");
+        }
         let peers: &[&str] = if s.bench == "jacobi" {
-            &["rayon", "rayon-each", "serial"]
+            &["rayon", "rayon-each", "serial", "openmp"]
         } else {
-            &["rayon-broadcast"]
+            &["rayon-broadcast", "openmp-for-max"]
         };
         for peer in peers {
-            let other = find(series, s.bench, peer, s.threads, s.n).median();
+            let Some(other) = find_some(series, s.bench, peer, s.threads, s.n) else {
+                continue;
+            };
             line += &format!(
                 ",\"over_{}\":{:.4}",
                 peer.replace('-', "_"),
-                s.median() / other
+                s.median() / other.median()
             );
         }
         line += "}";

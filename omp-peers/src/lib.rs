@@ -75,21 +75,91 @@ pub fn proc_bind() -> Option<&'static str> {
 /// status; `None` otherwise (carry on in this process).
 ///
 /// The OpenMP runtime reads its binding when it loads, before `main` runs, so a program that
-/// wants the binding for its OpenMP peers calls this first thing in `main`.
+/// wants the binding for its OpenMP peers calls this first thing in `main`. With a binding,
+/// the runtime also pins the main thread to the first core when it loads, which would leave
+/// the rest of the program (lockstep's pools, rayon) one core: in the run started here, this
+/// call gives the main thread back the cores its parent had ([`PARENT_CPUS_ENV`]).
 ///
 /// # Errors
 ///
 /// When the program cannot be started again.
 pub fn rerun_with_proc_bind_close() -> std::io::Result<Option<std::process::ExitStatus>> {
-    if available().is_err() || std::env::var_os(PROC_BIND_ENV).is_some() {
+    if available().is_err() {
+        return Ok(None);
+    }
+    if std::env::var_os(PROC_BIND_ENV).is_some() {
+        restore_parent_cpus();
         return Ok(None);
     }
     let program = std::env::current_exe()?;
-    std::process::Command::new(program)
+    let mut command = std::process::Command::new(program);
+    command
         .args(std::env::args_os().skip(1))
-        .env(PROC_BIND_ENV, "close")
-        .status()
-        .map(Some)
+        .env(PROC_BIND_ENV, "close");
+    if let Some(cpus) = affinity::current() {
+        let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
+        command.env(PARENT_CPUS_ENV, list.join(","));
+    }
+    command.status().map(Some)
+}
+
+/// Set by [`rerun_with_proc_bind_close`] for the run it starts: the cores the parent's main
+/// thread could use, as a comma-separated list.
+pub const PARENT_CPUS_ENV: &str = "OMP_PEERS_PARENT_CPUS";
+
+/// Gives the calling thread the cores of [`PARENT_CPUS_ENV`], if set.
+fn restore_parent_cpus() {
+    let Some(list) = std::env::var_os(PARENT_CPUS_ENV) else {
+        return;
+    };
+    let cpus: Option<Vec<usize>> = list
+        .to_string_lossy()
+        .split(',')
+        .map(|cpu| cpu.trim().parse().ok())
+        .collect();
+    if let Some(cpus) = cpus.filter(|cpus| !cpus.is_empty()) {
+        affinity::set(&cpus);
+    }
+}
+
+/// The calling thread's CPU affinity (Linux; elsewhere nothing is read or changed).
+mod affinity {
+    /// The cores the calling thread may run on.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn current() -> Option<Vec<usize>> {
+        // SAFETY: `set` is a plain bit set, zero-initialised, and its size is passed.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return None;
+            }
+            let cpus = (0..libc::CPU_SETSIZE as usize)
+                .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+                .collect();
+            Some(cpus)
+        }
+    }
+
+    /// Lets the calling thread run on `cpus` (best effort).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn set(cpus: &[usize]) {
+        // SAFETY: as in `current`; `CPU_SET` ignores nothing out of range because of the filter.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &cpu in cpus.iter().filter(|&&cpu| cpu < libc::CPU_SETSIZE as usize) {
+                libc::CPU_SET(cpu, &mut set);
+            }
+            let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn current() -> Option<Vec<usize>> {
+        None
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn set(_cpus: &[usize]) {}
 }
 
 /// Converts a thread count for OpenMP's `num_threads`.
