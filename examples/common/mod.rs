@@ -60,7 +60,9 @@ pub fn build_pool(threads: Option<usize>) -> Result<PhasePool, BuildError> {
 /// `omp_peers::rerun_with_proc_bind_close`) and gives that run's exit code; `None`: carry on.
 pub fn rerun_for_openmp(program: &str) -> Option<ExitCode> {
     match omp_peers::rerun_with_proc_bind_close() {
-        Ok(Some(status)) => Some(ExitCode::from(status.code().map_or(1, |c| c.clamp(0, 255) as u8))),
+        Ok(Some(status)) => Some(ExitCode::from(
+            status.code().map_or(1, |c| c.clamp(0, 255) as u8),
+        )),
         Ok(None) => None,
         Err(error) => {
             eprintln!("{program}: cannot start again with OMP_PROC_BIND=close: {error}");

@@ -196,9 +196,14 @@ impl State {
             State::Buffers { cur, next } if contender == Jacobi::Rayon => pools
                 .rayon
                 .install(|| timed(budget, 1, || sink += sweep(contender, cur, next, n))),
-            State::Buffers { cur, next } if contender == Jacobi::OpenMp => {
-                openmp_timed(pools.lockstep.num_threads(), cur, next, n, budget, &mut sink)
-            }
+            State::Buffers { cur, next } if contender == Jacobi::OpenMp => openmp_timed(
+                pools.lockstep.num_threads(),
+                cur,
+                next,
+                n,
+                budget,
+                &mut sink,
+            ),
             State::Buffers { cur, next } if contender == Jacobi::RayonEach => {
                 timed(budget, 1, || {
                     sink += pools.rayon.install(|| sweep(contender, cur, next, n));
@@ -413,7 +418,10 @@ pub fn find_some<'a>(
 /// Runs [`VERIFY_STEPS`] sweeps of every contender from the initial grid and compares them.
 pub fn verify(pools: &Pools, n: usize) -> Result<(), String> {
     let contenders = jacobi_contenders();
-    let mut states: Vec<State> = contenders.iter().map(|&c| State::new(c, pools, n)).collect();
+    let mut states: Vec<State> = contenders
+        .iter()
+        .map(|&c| State::new(c, pools, n))
+        .collect();
     for step in 0..VERIFY_STEPS {
         let residuals: Vec<f64> = contenders
             .iter()
@@ -541,7 +549,8 @@ pub fn print_tables(config: &Config, series: &[Series], cores: usize) {
     };
     for &t in &config.threads {
         for &n in &config.sizes {
-            let m = |c: Jacobi| find_some(series, "jacobi", c.name(), t, Some(n)).map(Series::median);
+            let m =
+                |c: Jacobi| find_some(series, "jacobi", c.name(), t, Some(n)).map(Series::median);
             let [l, r, e, s, p, o] = JACOBI.map(m);
             let l = l.expect("lockstep is always measured");
             let over = |peer: Option<f64>| peer.map(|peer| l / peer);

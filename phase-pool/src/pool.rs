@@ -240,8 +240,12 @@ impl PhasePool {
             // leader's by its fold, or here if its part panicked first; the followers' here.
             ran.then(|| unsafe { in_phase.report(worker).take::<R>() })
         };
-        let values = (0..self.num_threads())
-            .flat_map(|worker| reports_left(worker).into_iter().flatten().chain(tail(worker)));
+        let values = (0..self.num_threads()).flat_map(|worker| {
+            reports_left(worker)
+                .into_iter()
+                .flatten()
+                .chain(tail(worker))
+        });
         // What the fold did not reach, and the leader's own fold when a follower panicked:
         // user values, dropped once the phase has ended.
         let mut left = Vec::new();

@@ -658,7 +658,13 @@ impl PhasePool {
         let results = if Report::accepts::<R>() {
             let job = |index, reporter: Reporter<'_, R>| reporter.push(run_worker(index));
             let no_tail = |_| std::iter::empty();
-            self.phase_folding(Gather::Everyone, job, Vec::with_capacity(n), collect, no_tail)
+            self.phase_folding(
+                Gather::Everyone,
+                job,
+                Vec::with_capacity(n),
+                collect,
+                no_tail,
+            )
         } else {
             let job = |index, reporter: Reporter<'_, Box<R>>| {
                 reporter.push(Box::new(run_worker(index)));

@@ -102,7 +102,11 @@ impl<T> LazySlots<T> {
 
 impl<T> Drop for LazySlots<T> {
     fn drop(&mut self) {
-        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         // The values are user values whose `Drop` may panic, and this may run while a phase's
         // panic unwinds: such a second panic is dropped, as at the end of a phase.
         if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(slots))) {
@@ -113,6 +117,8 @@ impl<T> Drop for LazySlots<T> {
 
 impl<T> std::fmt::Debug for LazySlots<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LazySlots").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("LazySlots")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
