@@ -22,8 +22,10 @@ use crate::schedule::static_block;
 use crate::sync::{AtomicU64, Ordering};
 
 /// The most pieces a block is cut into. More pieces balance a late worker's block more finely;
-/// each costs its owner one compare-and-swap on its own line (~10-20 ns).
-pub(crate) const MAX_PIECES: usize = 8;
+/// each costs its owner one compare-and-swap on its own line (~10-20 ns). Two under loom: two
+/// pieces already let an owner and a thief meet in a block, and every further claim multiplies
+/// the interleavings the hand-off models explore.
+pub(crate) const MAX_PIECES: usize = if cfg!(lockstep_loom) { 2 } else { 8 };
 
 const COUNT_BITS: u32 = 8;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
@@ -332,5 +334,76 @@ mod tests {
             true
         });
         assert_eq!(rest, 15);
+    }
+}
+
+/// Loom models of the claims: an owner and thieves take pieces of the same block concurrently,
+/// and every piece is taken exactly once.
+///
+/// ```text
+/// RUSTFLAGS="--cfg lockstep_loom" cargo test -p phase-pool --release --lib loom_
+/// ```
+#[cfg(all(test, lockstep_loom))]
+mod loom_models {
+    use super::*;
+    use crate::sync::{thread, Arc};
+
+    /// Checks that the `workers` of one phase over `units` take every unit exactly once (worker
+    /// 0 on this thread, the others on their own), exploring interleavings with at most
+    /// `preemptions` preemptions: 3 for two threads, 2 for three keep each model under a minute.
+    fn exactly_once(workers: usize, units: usize, preemptions: usize) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(preemptions);
+        }
+        builder.check(move || {
+            let claims = Arc::new(Claims::new(workers));
+            // The leader plans the phase, then every worker runs its share concurrently.
+            let tag = claims.next_phase(units).tag;
+            let runs: Vec<_> = (1..workers)
+                .map(|worker| {
+                    let claims = Arc::clone(&claims);
+                    thread::spawn(move || {
+                        let blocks = Blocks {
+                            words: &claims.words,
+                            tag,
+                            units,
+                        };
+                        let mut ran = Vec::new();
+                        blocks.run(worker, |range, _| {
+                            ran.extend(range);
+                            true
+                        });
+                        ran
+                    })
+                })
+                .collect();
+            let blocks = Blocks {
+                words: &claims.words,
+                tag,
+                units,
+            };
+            let mut ran = Vec::new();
+            blocks.run(0, |range, _| {
+                ran.extend(range);
+                true
+            });
+            for run in runs {
+                ran.extend(run.join().unwrap());
+            }
+            ran.sort_unstable();
+            assert_eq!(ran, (0..units).collect::<Vec<_>>());
+        });
+    }
+
+    #[test]
+    fn loom_owner_and_thief_take_each_piece_once() {
+        // Two pieces per block: the owner and the thief meet in the middle of each.
+        exactly_once(2, 4, 3);
+    }
+
+    #[test]
+    fn loom_two_thieves_and_an_owner_take_each_piece_once() {
+        exactly_once(3, 3, 2);
     }
 }

@@ -554,6 +554,7 @@ impl Follower {
 
 /// How long a follower runs phases before it offers its core to the scheduler between two of
 /// them ([`Turn`]).
+#[cfg(not(lockstep_loom))]
 const TURN: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A follower's time on its core since it last offered it: after [`TURN`], it yields between
