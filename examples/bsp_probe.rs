@@ -87,6 +87,9 @@ fn main() -> ExitCode {
     );
     let all = match bsp_model::probe_all(max_p, &config, |params| {
         println!("{}", bsp_model::describe(params));
+        if let Some(peers) = bsp_model::describe_peers(params) {
+            println!("{peers}");
+        }
     }) {
         Ok(all) => all,
         Err(error) => {

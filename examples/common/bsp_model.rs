@@ -4,12 +4,18 @@
 //! that routes an h-relation (every worker sends `h` words and receives `h`), for
 //! `h = 0..=hmax`, once with coarray puts and once with messages.
 //!
+//! Beside them, in the same run, the peers these parameters are judged against: the cost of an
+//! empty `ctx.sync` in a run that registers nothing, and the same h-relations routed by plain
+//! copies between the workers' buffers (no coarray, no queue: the memory system's own `g`),
+//! and by one block put per target instead of one put per word.
+//!
 //! Used by `bsp_probe` (which prints, saves and plots it) and by the BSP algorithm examples,
 //! which predict their time from it: `T = sum over supersteps of (w / r + h g + l)`.
 #![allow(dead_code, reason = "each example uses a subset of these helpers")]
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use lockstep::pool::{Ctx, PhasePool};
 
@@ -66,6 +72,21 @@ pub struct Params {
     pub put: Fit,
     /// The fit with messages (one word per message).
     pub send: Fit,
+    /// The peers measured in the same run (absent in parameters read from a file).
+    pub peers: Option<Peers>,
+}
+
+/// What the parameters are judged against, measured beside them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peers {
+    /// Seconds per empty superstep (`ctx.sync` with nothing registered and nothing sent).
+    pub sync: f64,
+    /// The h-relations as one coarray put per target (`h / p` words each) instead of per word.
+    pub block_put: Fit,
+    /// The h-relations as plain copies: each worker copies the words for each target into a
+    /// buffer of its own, and after the sync each target copies them out; two `memcpy`s per
+    /// word, as a buffered put does.
+    pub copy: Fit,
 }
 
 impl Params {
@@ -92,8 +113,17 @@ impl Params {
                 times.join(", ")
             )
         };
+        let peers = match &self.peers {
+            Some(peers) => format!(
+                ", \"sync_ns\": {:.1}, \"block_put\": {}, \"copy\": {}",
+                peers.sync * 1e9,
+                fit(&peers.block_put),
+                fit(&peers.copy)
+            ),
+            None => String::new(),
+        };
         format!(
-            "{{\"p\": {}, \"r_mflops\": {:.2}, \"put\": {}, \"send\": {}}}",
+            "{{\"p\": {}, \"r_mflops\": {:.2}, \"put\": {}, \"send\": {}{peers}}}",
             self.p,
             self.r / 1e6,
             fit(&self.put),
@@ -128,6 +158,7 @@ impl Params {
             r,
             put: fit("\"put\":")?,
             send: fit("\"send\":")?,
+            peers: None,
         })
     }
 }
@@ -164,7 +195,18 @@ pub fn probe(pool: &PhasePool, config: &ProbeConfig) -> Params {
     let r = daxpy_rate(pool, config);
     let put = fit(h_relation_times(pool, config, Route::Put));
     let send = fit(h_relation_times(pool, config, Route::Send));
-    Params { p, r, put, send }
+    let peers = Peers {
+        sync: empty_sync_time(pool, config),
+        block_put: fit(h_relation_times(pool, config, Route::BlockPut)),
+        copy: fit(h_relation_times(pool, config, Route::Copy)),
+    };
+    Params {
+        p,
+        r,
+        put,
+        send,
+        peers: Some(peers),
+    }
 }
 
 fn fit(times: Vec<f64>) -> Fit {
@@ -206,8 +248,14 @@ fn daxpy_rate(pool: &PhasePool, config: &ProbeConfig) -> f64 {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
+    /// One coarray put per word.
     Put,
+    /// One message per word.
     Send,
+    /// One coarray put per target, of the words for it.
+    BlockPut,
+    /// Plain copies through per-pair buffers (the peer).
+    Copy,
 }
 
 /// The timed supersteps of each h come in this many batches, and `T(h)` is the median batch's
@@ -215,45 +263,123 @@ enum Route {
 /// shared) does not move it.
 const BATCHES: usize = 5;
 
+/// The median batch's mean time per superstep of `config.iterations` supersteps of `step`, on
+/// worker 0's clock; `ctx.sync` comes after each `step`.
+fn superstep_time<M: Send>(
+    ctx: &mut Ctx<'_, M>,
+    per_batch: usize,
+    mut step: impl FnMut(&mut Ctx<'_, M>),
+) -> f64 {
+    let mut batches = [0.0; BATCHES];
+    for batch in &mut batches {
+        ctx.sync();
+        let start = ctx.time();
+        for _ in 0..per_batch {
+            step(ctx);
+            ctx.sync();
+        }
+        *batch = (ctx.time() - start) / per_batch as f64;
+    }
+    batches.sort_by(f64::total_cmp);
+    batches[BATCHES / 2]
+}
+
+/// The time of an empty superstep in a run that registers nothing.
+fn empty_sync_time(pool: &PhasePool, config: &ProbeConfig) -> f64 {
+    let per_batch = config.iterations.div_ceil(BATCHES);
+    let times =
+        pool.run_bsp::<f64, _, _>(|ctx: &mut Ctx<'_, f64>| superstep_time(ctx, per_batch, |_| {}));
+    times[0]
+}
+
 /// `T(h)` for `h = 0..=hmax`: the time per superstep of `config.iterations` supersteps in
 /// which worker `s` sends word `i` of `h` to worker `(s + 1 + i) % p` (one put or message per
-/// word, as `bspbench`), on worker 0's clock.
+/// word, as `bspbench`; or the words for each target at once), on worker 0's clock.
 fn h_relation_times(pool: &PhasePool, config: &ProbeConfig, route: Route) -> Vec<f64> {
     let hmax = config.hmax;
     let per_batch = config.iterations.div_ceil(BATCHES);
+    let p = pool.num_threads();
+    // The copy peer's buffers, `[parity][from * p + to]`: a superstep fills one parity while
+    // the previous superstep's readers may still hold the other.
+    let buffers: [Vec<Mutex<Vec<f64>>>; 2] =
+        std::array::from_fn(|_| (0..p * p).map(|_| Mutex::new(Vec::new())).collect());
     let times = pool.run_bsp::<f64, _, _>(|ctx: &mut Ctx<'_, f64>| {
-        let (me, p) = (ctx.index(), ctx.num_threads());
+        let me = ctx.index();
         // Word i of sender s lands at index s + p * (i / p) of its target: every target
         // receives h words at distinct places.
         let dest = ctx.coarray::<f64>(hmax + p, 0.0);
+        let mut copied = vec![0.0; hmax + p];
         let src: Vec<f64> = (0..hmax).map(|i| (me * hmax + i) as f64).collect();
+        // The words for target t are i = (t - me - 1) mod p, (t - me - 1) mod p + p, ..
+        let first = |to: usize| (to + p - me - 1) % p;
+        let mut by_target: Vec<Vec<f64>> = vec![Vec::with_capacity(hmax); p];
+        let mut parity = 0;
         let mut times = Vec::with_capacity(hmax + 1);
         for h in 0..=hmax {
-            let mut batches = [0.0; BATCHES];
-            for batch in &mut batches {
-                ctx.sync();
-                let start = ctx.time();
-                for _ in 0..per_batch {
-                    for (i, word) in src[..h].iter().enumerate() {
-                        let to = (me + 1 + i) % p;
-                        match route {
-                            Route::Put => {
-                                dest.put(to, me + p * (i / p), std::slice::from_ref(word))
-                            }
-                            Route::Send => ctx.send(to, *word),
+            if matches!(route, Route::BlockPut | Route::Copy) {
+                for (to, words) in by_target.iter_mut().enumerate() {
+                    words.clear();
+                    words.extend(src[..h].iter().skip(first(to)).step_by(p));
+                }
+            }
+            times.push(superstep_time(ctx, per_batch, |ctx| match route {
+                Route::Put => {
+                    // Target and offset advance by counting, not by dividing: a division per
+                    // word would cost more than the put.
+                    let (mut to, mut offset) = ((me + 1) % p, me);
+                    for word in &src[..h] {
+                        dest.put(to, offset, std::slice::from_ref(word));
+                        to += 1;
+                        if to == p {
+                            to = 0;
+                        }
+                        if to == (me + 1) % p {
+                            offset += p;
                         }
                     }
-                    ctx.sync();
-                    black_box(ctx.messages());
                 }
-                *batch = (ctx.time() - start) / per_batch as f64;
-            }
-            batches.sort_by(f64::total_cmp);
-            times.push(batches[BATCHES / 2]);
+                Route::Send => {
+                    black_box(ctx.messages());
+                    let mut to = (me + 1) % p;
+                    for &word in &src[..h] {
+                        ctx.send(to, word);
+                        to += 1;
+                        if to == p {
+                            to = 0;
+                        }
+                    }
+                }
+                Route::BlockPut => {
+                    for (to, words) in by_target.iter().enumerate() {
+                        dest.put(to, me * words.len(), words);
+                    }
+                }
+                Route::Copy => {
+                    // Read what the others wrote before the previous sync, then write this
+                    // superstep's words: one transfer per word per superstep, as a put.
+                    let other = 1 - parity;
+                    for from in 0..p {
+                        let buffer = lock(&buffers[other][from * p + me]);
+                        copied[from * buffer.len()..][..buffer.len()].copy_from_slice(&buffer);
+                    }
+                    black_box(&mut copied);
+                    for to in 0..p {
+                        let mut buffer = lock(&buffers[parity][me * p + to]);
+                        buffer.clear();
+                        buffer.extend_from_slice(&by_target[to]);
+                    }
+                    parity = other;
+                }
+            }));
         }
         times
     });
     times.into_iter().next().expect("worker 0's times")
+}
+
+/// Locks a buffer of the copy peer; nothing panics while one is held.
+fn lock(buffer: &Mutex<Vec<f64>>) -> std::sync::MutexGuard<'_, Vec<f64>> {
+    buffer.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Measures every team size `1..=max_p`, calling `done` after each.
@@ -299,6 +425,22 @@ pub fn describe(params: &Params) -> String {
         fit(&params.put),
         fit(&params.send)
     )
+}
+
+/// One line: the peers and the parameters' ratios to them, or nothing without peers.
+pub fn describe_peers(params: &Params) -> Option<String> {
+    let peers = params.peers.as_ref()?;
+    let per_word = |f: &Fit| f.g / peers.copy.g.max(f64::MIN_POSITIVE);
+    Some(format!(
+        "       empty sync {:6.0} ns (put l / sync {:.2})  copy g {:6.2} ns  \
+         block put g {:6.2} ns  (put g / copy g {:.2}, block put g / copy g {:.2})",
+        peers.sync * 1e9,
+        params.put.l / peers.sync,
+        peers.copy.g * 1e9,
+        peers.block_put.g * 1e9,
+        per_word(&params.put),
+        per_word(&peers.block_put)
+    ))
 }
 
 /// The model's time for `flops` of work, `words` of h-relations and `syncs` syncs, with puts.

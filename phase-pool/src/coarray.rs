@@ -527,6 +527,7 @@ impl<T: Copy + Send + 'static> Coarray<T> {
     ///
     /// If `to` is not a worker of the run or the range is outside the part.
     #[track_caller]
+    #[inline]
     pub fn put(&self, to: usize, offset: usize, src: &[T]) {
         let local = &*self.local;
         let shared = &*local.shared;
@@ -552,7 +553,11 @@ impl<T: Copy + Send + 'static> Coarray<T> {
         }
         let queue = &mut outbox[to];
         queue.spans.push((offset, src.len()));
-        queue.data.extend_from_slice(src);
+        // One element, as a `bsp_put` of a word: a push, not a `memcpy` call.
+        match src {
+            [word] => queue.data.push(*word),
+            _ => queue.data.extend_from_slice(src),
+        }
     }
 
     /// Asks for the elements `range` of worker `from`'s part as they are at the next sync,
