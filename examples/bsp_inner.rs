@@ -3,7 +3,7 @@
 //! worker order.
 //!
 //! ```text
-//! cargo run --release --example bsp_inner                       # n = 1,000,000
+//! cargo run --release --example bsp_inner                       # n = 2^20
 //! cargo run --release --example bsp_inner -- --size 4000000 --params bsp_probe.json
 //! cargo run --release --example bsp_inner -- --quick            # CI: n = 100,000
 //! ```
@@ -36,7 +36,7 @@ mod common;
 #[derive(Parser, Debug)]
 #[command(long_about = None)]
 struct Args {
-    /// Vector length [default: 1000000; 100000 with --quick]
+    /// Vector length [default: 1048576; 100000 with --quick]
     #[arg(long, value_parser = common::at_least(1))]
     size: Option<usize>,
 
@@ -45,7 +45,7 @@ struct Args {
     #[arg(long, value_parser = common::at_least(1))]
     threads: Option<usize>,
 
-    /// Timed runs; the median is reported [default: 5; 3 with --quick]
+    /// Timed runs; the median is reported [default: 21; 3 with --quick]
     #[arg(long, value_parser = common::at_least(1))]
     reps: Option<usize>,
 
@@ -72,8 +72,8 @@ fn main() -> ExitCode {
         }
     };
     println!("{}", bsp_model::describe(&params));
-    let size = common::or_default(args.size, args.quick, 1_000_000, 100_000);
-    let reps = common::or_default(args.reps, args.quick, 5, 3);
+    let size = common::or_default(args.size, args.quick, 1 << 20, 100_000);
+    let reps = common::or_default(args.reps, args.quick, 21, 3);
     let x = algorithms::data(size, 1);
     let y = algorithms::data(size, 2);
     let p = pool.num_threads();
