@@ -647,3 +647,97 @@ impl<V> fmt::Debug for Pending<V> {
             .finish()
     }
 }
+
+/// A loom model of delivery: two workers run four supersteps of puts and gets through the
+/// shared queues, the parities and the relaxed stamps, with a plain barrier between the phases
+/// of a sync (the pool's barriers have their own models), and see BSPlib's results in every
+/// interleaving.
+///
+/// ```text
+/// RUSTFLAGS="--cfg lockstep_loom" cargo test -p phase-pool --release --lib loom_
+/// ```
+#[cfg(all(test, lockstep_loom))]
+mod loom_models {
+    use super::*;
+    use crate::sync::thread;
+    use loom::sync::Condvar;
+
+    /// A barrier of two from a mutex and a condition variable: the happens-before edge a sync
+    /// round gives, and nothing more.
+    struct Rendezvous {
+        state: Mutex<(usize, u64)>,
+        turned: Condvar,
+    }
+
+    impl Rendezvous {
+        fn wait(&self) {
+            let mut state = self.state.lock().unwrap();
+            let generation = state.1;
+            state.0 += 1;
+            if state.0 == 2 {
+                *state = (0, generation + 1);
+                self.turned.notify_all();
+            } else {
+                while state.1 == generation {
+                    state = self.turned.wait(state).unwrap();
+                }
+            }
+        }
+    }
+
+    /// One worker's `ctx.sync` as `spmd.rs` runs it, with the mail left out.
+    fn sync(registry: &Registry, rendezvous: &Rendezvous) {
+        registry.before_sync();
+        rendezvous.wait();
+        if registry.deliver() {
+            rendezvous.wait();
+            registry.after_gets();
+        }
+    }
+
+    fn worker(me: usize, shared: Arc<Shared<u64>>, rendezvous: &Rendezvous) {
+        let other = 1 - me;
+        let mut registry = Registry::default();
+        let array = registry.push(me, Joined(shared), 0);
+        let value = |step: u64, worker: usize| 10 * step + worker as u64 + 1;
+        // What each part holds, as this worker's puts and the other's make it.
+        let (mut mine, mut theirs) = (vec![0; 2], vec![0; 2]);
+        // Supersteps 1 and 2 have one round each, so a worker may publish superstep 2's puts
+        // while the other still applies superstep 1's: the parities keep them apart. Gets in
+        // supersteps 0 and 3 (one of each parity).
+        for step in 0..4 {
+            let slot = step as usize % 2;
+            array.put(other, slot, &[value(step, me)]);
+            let got = (step % 3 == 0).then(|| array.get(other, 0..2));
+            sync(&registry, rendezvous);
+            if let Some(got) = got {
+                // A get reads the source as it was before the puts of its superstep.
+                assert_eq!(got.take(), theirs, "worker {me}'s get in superstep {step}");
+            }
+            mine[slot] = value(step, other);
+            theirs[slot] = value(step, me);
+            assert_eq!(array.to_vec(), mine, "worker {me} after superstep {step}");
+        }
+    }
+
+    #[test]
+    fn loom_puts_and_gets_arrive_at_the_sync() {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(2);
+        }
+        builder.check(|| {
+            let shared = Arc::new(Shared::<u64>::new(2, 2));
+            let rendezvous = Arc::new(Rendezvous {
+                state: Mutex::new((0, 0)),
+                turned: Condvar::new(),
+            });
+            let peer = {
+                let (shared, rendezvous) = (Arc::clone(&shared), Arc::clone(&rendezvous));
+                thread::spawn(move || worker(1, shared, &rendezvous))
+            };
+            worker(0, shared, &rendezvous);
+            peer.join().unwrap();
+        });
+    }
+}
