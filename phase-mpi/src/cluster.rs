@@ -5,6 +5,7 @@ use std::ops::{Add, Mul};
 use std::os::raw::c_int;
 use std::thread::{self, ThreadId};
 
+use barrier_core::topology;
 use mpi::collective::SystemOperation;
 use mpi::datatype::Equivalence;
 use mpi::environment::Universe;
@@ -99,20 +100,20 @@ impl Cluster {
     }
 
     /// A placement for a pool of `threads` workers that keeps the ranks of one node on
-    /// different cores: worker `w` of node rank `r` on core `(r * threads + w) % cores`, where
-    /// `cores` is the number of CPUs this process may use. With one rank per node it is
-    /// [`Placement::Compact`], the pool's default.
+    /// different cores: worker `w` of node rank `r` on the `(r * threads + w) % cores.len()`-th
+    /// of the cores this process may use (its affinity mask, as the launcher set it, read
+    /// before any thread is pinned). With one rank per node it is [`Placement::Compact`], the
+    /// pool's default.
     #[must_use]
     pub fn node_placement(&self, threads: usize) -> Placement {
         if self.node_size <= 1 {
             return Placement::Compact;
         }
-        let cores = thread::available_parallelism().map_or(1, usize::from);
-        Placement::Cores(
-            (0..threads)
-                .map(|w| (self.node_rank * threads + w) % cores)
-                .collect(),
-        )
+        Placement::Cores(node_cores(
+            self.node_rank,
+            threads,
+            &topology::usable_cores(),
+        ))
     }
 
     /// The thread support the library provided (`Funneled` or more).
@@ -353,5 +354,32 @@ mod tests {
         assert_eq!(ReduceOp::Min.apply(1.0, 2.0), 1.0);
         assert_eq!(ReduceOp::Sum.apply(3u64, 4), 7);
         assert_eq!(ReduceOp::Product.apply(3i64, -4), -12);
+    }
+}
+
+/// The cores of node rank `node_rank`'s `threads` workers, taken in turn from `usable` after
+/// those of the lower ranks (wrapping around when the node's workers outnumber its cores).
+/// Empty (no pinning) when `usable` is.
+fn node_cores(node_rank: usize, threads: usize, usable: &[usize]) -> Vec<usize> {
+    if usable.is_empty() {
+        return Vec::new();
+    }
+    (0..threads)
+        .map(|w| usable[(node_rank * threads + w) % usable.len()])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::node_cores;
+
+    #[test]
+    fn node_cores_are_the_usable_ones() {
+        // A rank launched on cores 4..8 gets those, not 0..4.
+        assert_eq!(node_cores(0, 2, &[4, 5, 6, 7]), [4, 5]);
+        assert_eq!(node_cores(1, 2, &[4, 5, 6, 7]), [6, 7]);
+        assert_eq!(node_cores(2, 2, &[4, 5, 6, 7]), [4, 5]);
+        assert_eq!(node_cores(1, 3, &[2, 9]), [9, 2, 9]);
+        assert!(node_cores(1, 3, &[]).is_empty());
     }
 }
