@@ -76,7 +76,7 @@ pub enum Algorithm {
     Dissemination,
     /// Let lockstep choose. For [`build`](BarrierBuilder::build): [`Algorithm::Central`]. For
     /// [`build_seated`](BarrierBuilder::build_seated):
-    /// - up to [`SMALL_TEAM`] parties, [`Algorithm::Central`]: one cache line shared by two
+    /// - up to 2 parties, [`Algorithm::Central`]: one cache line shared by two
     ///   threads is the cheapest hand-off (2 threads on the 2-core machine: ~32 ns against
     ///   ~52 ns for dissemination, which pays a CAS on its slot beside its rounds, and ~90 ns
     ///   for a tree, whose completer releases the others through one more cache line; on 16
@@ -95,11 +95,12 @@ pub enum Algorithm {
 }
 
 /// The fan-in of [`Algorithm::Auto`]'s tree: 4 children per node keeps a node's arrivals on one
-/// cache line within a handful of hand-offs while halving the depth of a binary tree.
+/// cache line within a handful of hand-offs while halving the depth of a binary tree. Part of
+/// the stable API, for building `Algorithm::Tree { fan_in: DEFAULT_FAN_IN }`.
 pub const DEFAULT_FAN_IN: usize = 4;
 
 /// Up to this many parties [`Algorithm::Auto`] seats threads on the central algorithm.
-pub const SMALL_TEAM: usize = 2;
+pub(crate) const SMALL_TEAM: usize = 2;
 
 /// Configures a [`Barrier`]: its action, default timeout, algorithm and wait policy.
 ///

@@ -52,7 +52,7 @@ pub mod topology;
 mod wait;
 
 pub use barrier::Barrier;
-pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN, SMALL_TEAM};
+pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN};
 pub use error::{BrokenBarrierError, BrokenCause, BuildError};
 pub use seat::Seat;
 pub use state::MAX_PARTIES;

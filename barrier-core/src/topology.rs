@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 /// assert_eq!(Placement::parse("0,2"), Some(Placement::Cores(vec![0, 2])));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Placement {
     /// Thread `i` on the `i`-th usable core (wrapping around when threads outnumber cores):
     /// neighbours share caches.

@@ -59,6 +59,7 @@ impl Contender {
             Contender::Lockstep(WaitPolicy::Adaptive) => "lockstep-adaptive",
             Contender::Lockstep(WaitPolicy::Spin) => "lockstep-spin",
             Contender::Lockstep(WaitPolicy::Park) => "lockstep-park",
+            Contender::Lockstep(_) => "lockstep",
             Contender::Seated(Algorithm::Tree { fan_in: 2 }) => "lockstep-tree2",
             Contender::Seated(Algorithm::Tree { fan_in: 4 }) => "lockstep-tree4",
             Contender::Seated(Algorithm::Dissemination) => "lockstep-dissemination",

@@ -36,7 +36,7 @@ use crate::pool::PhasePool;
 
 /// Independent residual accumulators in [`jacobi_row`]: 8 `f64`s fill two AVX2 registers (or
 /// one AVX-512 register), enough to keep the comparison chain off the critical path.
-pub const LANES: usize = 8;
+const LANES: usize = 8;
 
 /// The initial value of element `k = i * n + j`:
 /// `((k as u64).wrapping_mul(2654435761) % 1000) as f64 / 1000.0`.
@@ -185,8 +185,9 @@ pub fn jacobi_step_serial(cur: &[f64], next: &mut [f64], n: usize) -> f64 {
         .fold(0.0, max_residual)
 }
 
-/// The textbook loop of the same sweep (2D indexing, `f64::max`), as a baseline for the
-/// kernel's speed; it gives the same grid and residual as [`jacobi_step_serial`].
+/// The textbook loop of the same sweep (2D indexing, `f64::max`): the reference a kernel of
+/// your own can be checked and timed against. It gives the same grid and residual as
+/// [`jacobi_step_serial`], bit for bit; part of the stable API.
 ///
 /// # Panics
 ///

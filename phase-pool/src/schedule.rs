@@ -23,6 +23,7 @@ use crate::pool::PhasePool;
 /// # Ok::<(), phase_pool::BuildError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Schedule {
     /// Worker `w` of `n` owns the contiguous block of chunks `w * c / n .. (w + 1) * c / n`
     /// (balanced to within one chunk) of the `c` chunks: the same block every phase with the

@@ -25,6 +25,7 @@ use crate::error::BuildError;
 /// # Ok::<(), barrier_core::BuildError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WaitPolicy {
     /// Spin, yielding to the scheduler after each millisecond of spinning (after every few
     /// spins when parties outnumber cores); never park. The lowest latency when every thread
