@@ -38,7 +38,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use barriers::{Contender, Length, CONTENDERS};
-use stats::parse_positive;
+use clap::Parser;
 
 const DEFAULT_THREADS: &[usize] = &[2, 8];
 const DEFAULT_REPS: usize = 5;
@@ -48,23 +48,64 @@ const DEFAULT_BUDGET: Duration = Duration::from_millis(250);
 const QUICK_BUDGET: Duration = Duration::from_millis(15);
 const QUICK_REPS: usize = 3;
 
-const USAGE: &str = "\
-usage: barrier_compare [--threads 2,8] [--episodes N] [--reps R] [--budget-ms MS]
-                       [--contenders LIST] [--pin] [--json] [--quick] [--help]
+/// Nanoseconds per barrier episode: lockstep's barriers under every wait policy and algorithm
+/// against std's, hurdles' and a bare dissemination barrier, in one process, interleaved.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Thread counts, comma-separated [default: 2,8]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = common::at_least(1)
+    )]
+    threads: Option<Vec<usize>>,
 
-  --threads LIST     comma-separated thread counts (default 2,8)
-  --episodes N       episodes per timed run for every contender, rounded up to a multiple
-                     of 64 (default: as many as fit in --budget-ms)
-  --reps R           interleaved repetitions; the median is reported (default 5)
-  --budget-ms MS     target duration of one timed run (default 250)
-  --contenders LIST  subset of lockstep-adaptive, lockstep-spin, lockstep-park,
-                     lockstep-tree2, lockstep-tree4, lockstep-dissemination,
-                     bare-dissemination, bare-dissemination2, yield-floor, std,
-                     hurdles (default: all)
-  --pin              pin every contender's thread i to core i % cores (default: unpinned)
-  --json             one JSON object per line on stdout instead of the table
-  --quick            a ~1 s smoke run: 15 ms per run, 3 reps
-  --help             print this message";
+    /// Episodes per timed run for every contender, rounded up to a multiple of 64
+    /// [default: as many as fit in --budget-ms]
+    #[arg(long, value_name = "N", value_parser = common::at_least(1))]
+    episodes: Option<usize>,
+
+    /// Interleaved repetitions; the median is reported [default: 5; 3 with --quick]
+    #[arg(long, value_parser = common::at_least(1))]
+    reps: Option<usize>,
+
+    /// Target duration of one timed run, in milliseconds [default: 250; 15 with --quick]
+    #[arg(long, value_name = "MS", value_parser = common::at_least(1))]
+    budget_ms: Option<usize>,
+
+    /// Contenders to run, comma-separated, of lockstep-adaptive, lockstep-spin, lockstep-park,
+    /// lockstep-tree2, lockstep-tree4, lockstep-dissemination, bare-dissemination,
+    /// bare-dissemination2, yield-floor, std, hurdles [default: all]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = parse_contender
+    )]
+    contenders: Option<Vec<Contender>>,
+
+    /// Pin every contender's thread i to core i % cores [default: unpinned]
+    #[arg(long)]
+    pin: bool,
+
+    /// One JSON object per line on stdout instead of the table
+    #[arg(long)]
+    json: bool,
+
+    /// CI mode: a smoke run of about a second, 15 ms per run and 3 reps
+    #[arg(long)]
+    quick: bool,
+}
+
+/// A contender by its name in the table.
+fn parse_contender(name: &str) -> Result<Contender, String> {
+    CONTENDERS
+        .into_iter()
+        .find(|c| c.name() == name.trim())
+        .ok_or_else(|| format!("unknown contender `{name}`"))
+}
 
 struct Options {
     threads: Vec<usize>,
@@ -76,63 +117,24 @@ struct Options {
     json: bool,
 }
 
-/// The options, or `None` for `--help`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        threads: DEFAULT_THREADS.to_vec(),
-        episodes: None,
-        reps: DEFAULT_REPS,
-        budget: DEFAULT_BUDGET,
-        contenders: CONTENDERS.to_vec(),
-        pin: false,
-        json: false,
-    };
-    let (mut reps, mut budget) = (None, None);
-    let mut quick = false;
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--json" => options.json = true,
-            "--pin" => options.pin = true,
-            "--quick" => quick = true,
-            "--threads" => {
-                options.threads = value()?
-                    .split(',')
-                    .map(|t| parse_positive(&arg, t))
-                    .collect::<Result<_, _>>()?;
-            }
-            "--episodes" => options.episodes = Some(parse_positive(&arg, &value()?)? as u64),
-            "--reps" => reps = Some(parse_positive(&arg, &value()?)?),
-            "--budget-ms" => {
-                budget = Some(Duration::from_millis(
-                    parse_positive(&arg, &value()?)? as u64
-                ));
-            }
-            "--contenders" => {
-                options.contenders = value()?
-                    .split(',')
-                    .map(|name| {
-                        CONTENDERS
-                            .into_iter()
-                            .find(|c| c.name() == name.trim())
-                            .ok_or_else(|| format!("unknown contender `{name}`"))
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            _ => return Err(format!("unknown argument `{arg}`")),
+impl Options {
+    /// The options of `args`, defaults filled in.
+    fn new(args: Args) -> Options {
+        let budget = args.budget_ms.map(|ms| Duration::from_millis(ms as u64));
+        Options {
+            threads: args.threads.unwrap_or_else(|| DEFAULT_THREADS.to_vec()),
+            episodes: args.episodes.map(|n| n as u64),
+            reps: common::or_default(args.reps, args.quick, DEFAULT_REPS, QUICK_REPS),
+            budget: common::or_default(budget, args.quick, DEFAULT_BUDGET, QUICK_BUDGET),
+            contenders: args.contenders.unwrap_or_else(|| CONTENDERS.to_vec()),
+            pin: args.pin,
+            json: args.json,
         }
     }
-    options.reps = reps.unwrap_or(if quick { QUICK_REPS } else { DEFAULT_REPS });
-    options.budget = budget.unwrap_or(if quick { QUICK_BUDGET } else { DEFAULT_BUDGET });
-    Ok(Some(options))
 }
 
 fn main() -> ExitCode {
-    let options = match common::options_or_exit("barrier_compare", USAGE, parse_args) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
+    let options = Options::new(Args::parse());
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
     eprintln!(

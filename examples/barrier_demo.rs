@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use lockstep::barrier::{Barrier, BrokenBarrierError, BrokenCause};
 
 /// A server and a client.
@@ -52,31 +53,36 @@ type Scenario = (&'static str, fn() -> Outcome);
 
 const SCENARIOS: [Scenario; 3] = [("ready", ready), ("timeout", timeout), ("abort", abort)];
 
-const USAGE: &str = "\
-usage: barrier_demo [--scenario ready|timeout|abort]... [--abort] [--quick] [--help]
+/// The Python `threading.Barrier` tutorial's server and client on lockstep's barrier: an action
+/// per generation, a timeout that breaks the barrier, and `abort()`, each repaired by `reset()`.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Run only this scenario (may be repeated) [default: all of them]
+    #[arg(long, value_name = "NAME", value_parser = SCENARIOS.map(|(name, _)| name))]
+    scenario: Vec<String>,
 
-  --scenario NAME  run only this scenario (may be repeated); default: all of them
-  --abort          same as --scenario abort: the server fails to start and aborts
-  --quick          accepted for uniformity with the other examples (the demo is always quick)
-  --help           print this message";
+    /// Same as --scenario abort: the server fails to start and aborts
+    #[arg(long)]
+    abort: bool,
+
+    /// Accepted for uniformity with the other examples (the demo is always quick)
+    #[arg(long)]
+    #[allow(dead_code, reason = "accepted and ignored: the demo is always quick")]
+    quick: bool,
+}
 
 fn main() -> ExitCode {
-    let selected = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(selected)) => selected,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("barrier_demo: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
+    let mut selected = args.scenario;
+    if args.abort {
+        selected.push("abort".to_owned());
+    }
 
     let started = Instant::now();
     let mut failures = 0;
     for (name, scenario) in SCENARIOS {
-        if !selected.is_empty() && !selected.contains(&name) {
+        if !selected.is_empty() && !selected.iter().any(|s| s == name) {
             continue;
         }
         println!("== scenario `{name}` ==");
@@ -98,30 +104,6 @@ fn main() -> ExitCode {
         eprintln!("{failures} scenario(s) failed");
         ExitCode::FAILURE
     }
-}
-
-/// The selected scenarios (empty: all), or `None` for `--help`.
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Vec<&'static str>>, String> {
-    let mut selected = Vec::new();
-    let mut args = args;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--quick" => {}
-            "--abort" => selected.push("abort"),
-            "--scenario" => {
-                let value = args.next().ok_or("--scenario needs a value")?;
-                let name = SCENARIOS
-                    .iter()
-                    .map(|&(name, _)| name)
-                    .find(|&name| name == value)
-                    .ok_or_else(|| format!("unknown scenario `{value}`"))?;
-                selected.push(name);
-            }
-            _ => return Err(format!("unknown argument `{arg}`")),
-        }
-    }
-    Ok(Some(selected))
 }
 
 /// The tutorial: the client waits for the server to get ready, then sends its request.

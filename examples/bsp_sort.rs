@@ -28,62 +28,35 @@ mod common;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::Parser;
 use lockstep::pool::Ctx;
 
-const USAGE: &str = "\
-usage: bsp_sort [--keys N] [--oversample S] [--threads T] [--seed SEED] [--quick] [--help]
+/// A BSP sample sort on the pool (`run_bsp` with `send`, `sync` and `messages`), checked
+/// against a serial sort of the same keys.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Keys to sort, drawn from 0..N so about a third repeat [default: 4000000; 200000 with
+    /// --quick]
+    #[arg(long, value_name = "N", value_parser = common::at_least(1))]
+    keys: Option<usize>,
 
-  --keys N        keys to sort (default 4000000); drawn from 0..N, so about a third repeat
-  --oversample S  samples per worker for the splitters (default 32)
-  --threads T     pool threads (default: the pool's, i.e. physical cores or LOCKSTEP_NUM_THREADS)
-  --seed SEED     seed of the keys (default 1)
-  --quick         a small, fast run for CI: 200000 keys
-  --help          print this message";
-
-#[derive(Clone, Copy, Debug)]
-struct Options {
-    keys: usize,
+    /// Samples per worker for the splitters
+    #[arg(long, value_name = "S", default_value_t = 32, value_parser = common::at_least(1))]
     oversample: usize,
+
+    /// Worker threads, the main thread included [default: physical cores, or
+    /// LOCKSTEP_NUM_THREADS]
+    #[arg(long, value_parser = common::at_least(1))]
     threads: Option<usize>,
+
+    /// Seed of the keys
+    #[arg(long, default_value_t = 1)]
     seed: u64,
-}
 
-/// The options, or `None` for `--help`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        keys: 4_000_000,
-        oversample: 32,
-        threads: None,
-        seed: 1,
-    };
-    let mut keys = None;
-    let mut quick = false;
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--quick" => quick = true,
-            "--keys" => keys = Some(parse_positive(&arg, &value()?)?),
-            "--oversample" => options.oversample = parse_positive(&arg, &value()?)?,
-            "--threads" => options.threads = Some(parse_positive(&arg, &value()?)?),
-            "--seed" => {
-                let text = value()?;
-                options.seed = text
-                    .parse()
-                    .map_err(|_| format!("{arg}: `{text}` is not a non-negative integer"))?;
-            }
-            _ => return Err(format!("unknown argument `{arg}`")),
-        }
-    }
-    options.keys = keys.unwrap_or(if quick { 200_000 } else { options.keys });
-    Ok(Some(options))
-}
-
-fn parse_positive(flag: &str, text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag}: `{text}` is not a positive integer")),
-    }
+    /// CI mode: a small, fast run of 200000 keys
+    #[arg(long)]
+    quick: bool,
 }
 
 /// splitmix64 keys in `0..n`.
@@ -156,20 +129,15 @@ fn sample_sort(ctx: &mut Ctx<'_, Vec<u64>>, input: &[u64], oversample: usize) ->
 }
 
 fn main() -> ExitCode {
-    let options = match common::options_or_exit("bsp_sort", USAGE, parse_args) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let pool = match common::pool_or_exit("bsp_sort", options.threads) {
+    let args = Args::parse();
+    let pool = match common::pool_or_exit("bsp_sort", args.threads) {
         Ok(pool) => pool,
         Err(code) => return code,
     };
-    let Options {
-        keys: n,
-        oversample,
-        seed,
-        ..
-    } = options;
+    let n = common::or_default(args.keys, args.quick, 4_000_000, 200_000);
+    let Args {
+        oversample, seed, ..
+    } = args;
     println!(
         "bsp_sort: {n} keys in 0..{n}, {} workers, {oversample} samples per worker, seed {seed}",
         pool.num_threads()

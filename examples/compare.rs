@@ -1,7 +1,7 @@
-//! lockstep side by side with its peers, in one program (issue 5's `compare`): barrier episode
-//! latency against `std::sync::Barrier` and `hurdles`, the Jacobi sweep against rayon and a
-//! serial loop at several sizes, and the cost of an empty phase with a max-reduction against
-//! rayon's broadcast, at every thread count of `--threads`, with the ratios.
+//! lockstep side by side with its peers, in one program: barrier episode latency against
+//! `std::sync::Barrier` and `hurdles`, the Jacobi sweep against rayon and a serial loop at
+//! several sizes, and the cost of an empty phase with a max-reduction against rayon's broadcast,
+//! at every thread count of `--threads`, with the ratios.
 //!
 //! ```text
 //! cargo run --release --example compare                            # 1,2,4,..,cores; ~1 min
@@ -41,8 +41,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use barriers::{Contender, Length, CONTENDERS};
+use clap::Parser;
 use pool_bench::{find, Config, Phase, JACOBI, PHASES, VERIFY_STEPS};
-use stats::{json_ratio, parse_list, parse_positive};
+use stats::json_ratio;
 
 const DEFAULT_SIZES: &[usize] = &[128, 512, 2048];
 const QUICK_SIZES: &[usize] = &[64, 256];
@@ -57,23 +58,69 @@ const QUICK_BUDGET: (Duration, Duration) = (Duration::from_millis(5), Duration::
 /// `--quick`: the target of the timed runs together, about 3 s (plus the set-up).
 const QUICK_TOTAL: Duration = Duration::from_secs(3);
 
-const USAGE: &str = "\
-usage: compare [--threads LIST] [--sizes LIST] [--reps R] [--budget-ms MS] [--json]
-               [--plot FILE.png] [--interference CORE] [--quick] [--help]
+/// lockstep beside its peers in one run: barrier episodes against std and hurdles, Jacobi sweeps
+/// and empty phases against rayon, OpenMP and serial loops, with a summary of ratios.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Thread counts, comma-separated; barriers use those of at least 2 [default: 1,2,4,...
+    /// up to the available cores, the core count included]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = common::at_least(1)
+    )]
+    threads: Option<Vec<usize>>,
 
-  --threads LIST   comma-separated thread counts (default 1,2,4,.. up to the available
-                   cores, the core count included); barriers use those of at least 2
-  --sizes LIST     comma-separated Jacobi grid sizes n, n >= 3 (default 128,512,2048;
-                   --quick: 64,256)
-  --reps R         interleaved repetitions; the median is reported (default 5, --quick 3)
-  --budget-ms MS   target duration of one timed run (default 150; --quick: 3 s over
-                   all runs, within 5..25)
-  --json           one JSON object per line on stdout instead of the tables
-  --plot FILE.png  draw Jacobi MLUP/s against the thread count, one panel per size
-  --interference CORE
-                   run a CPU-bound process pinned to CORE during the whole measurement
-  --quick          a smoke run of about 3 s: small sizes, 3 short reps
-  --help           print this message";
+    /// Jacobi grid sizes n, comma-separated, each at least 3 [default: 128,512,2048; 64,256
+    /// with --quick]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = common::at_least(3)
+    )]
+    sizes: Option<Vec<usize>>,
+
+    /// Interleaved repetitions; the median is reported [default: 5; 3 with --quick]
+    #[arg(long, value_parser = common::at_least(1))]
+    reps: Option<usize>,
+
+    /// Target duration of one timed run, in milliseconds [default: 150; with --quick 3 s over
+    /// all runs, within 5..25]
+    #[arg(long, value_name = "MS", value_parser = common::at_least(1))]
+    budget_ms: Option<usize>,
+
+    /// One JSON object per line on stdout instead of the tables
+    #[arg(long)]
+    json: bool,
+
+    /// Draw Jacobi MLUP/s against the thread count into this PNG, one panel per size
+    #[arg(long, value_name = "FILE.png", value_parser = parse_png)]
+    plot: Option<PathBuf>,
+
+    /// Run a CPU-bound process pinned to CORE during the whole measurement
+    #[arg(long, value_name = "CORE", value_parser = interference::parse_core)]
+    interference: Option<usize>,
+
+    /// CI mode: a smoke run of about 3 s, small sizes and 3 short reps
+    #[arg(long)]
+    quick: bool,
+}
+
+/// A path that ends in `.png` (only PNG is drawn).
+fn parse_png(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+    {
+        Ok(path)
+    } else {
+        Err(format!("`{text}` does not end in .png (only PNG is drawn)"))
+    }
+}
 
 #[derive(Debug)]
 struct Options {
@@ -91,68 +138,39 @@ fn default_threads(cores: usize) -> Vec<usize> {
     threads
 }
 
-/// The options, or `None` for `--help`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    let (mut threads, mut sizes, mut reps, mut budget) = (None, None, None, None);
-    let (mut json, mut plot, mut quick, mut interference) = (false, None, false, None);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--json" => json = true,
-            "--quick" => quick = true,
-            "--threads" => threads = Some(parse_list(&arg, &value()?)?),
-            "--sizes" => {
-                let list = parse_list(&arg, &value()?)?;
-                if let Some(n) = list.iter().find(|&&n| n < 3) {
-                    return Err(format!("--sizes: {n} is too small: a grid needs n >= 3"));
-                }
-                sizes = Some(list);
-            }
-            "--reps" => reps = Some(parse_positive(&arg, &value()?)?),
-            "--interference" => interference = Some(interference::parse_core(&value()?)?),
-            "--budget-ms" => {
-                budget = Some(Duration::from_millis(
-                    parse_positive(&arg, &value()?)? as u64
-                ));
-            }
-            "--plot" => {
-                let path = PathBuf::from(value()?);
-                let png = path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-                if !png {
-                    return Err(format!(
-                        "--plot: `{}` does not end in .png (only PNG is drawn)",
-                        path.display()
-                    ));
-                }
-                plot = Some(path);
-            }
-            _ => return Err(format!("unknown argument `{arg}`")),
+impl Options {
+    /// The options of `args`, defaults filled in.
+    fn new(args: Args) -> Options {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let quick = args.quick;
+        let mut threads = args.threads.unwrap_or_else(|| default_threads(cores));
+        threads.sort_unstable();
+        threads.dedup();
+        let sizes = args
+            .sizes
+            .unwrap_or_else(|| (if quick { QUICK_SIZES } else { DEFAULT_SIZES }).to_vec());
+        let reps = common::or_default(args.reps, quick, DEFAULT_REPS, QUICK_REPS);
+        let quick_budget = {
+            let barrier_runs = threads.iter().filter(|&&t| t >= 2).count() * CONTENDERS.len();
+            let pool_runs = threads.len() * (JACOBI.len() * sizes.len() + PHASES.len());
+            let runs = ((barrier_runs + pool_runs) * reps).max(1) as u32;
+            (QUICK_TOTAL / runs).clamp(QUICK_BUDGET.0, QUICK_BUDGET.1)
+        };
+        let budget = args.budget_ms.map(|ms| Duration::from_millis(ms as u64));
+        let budget = common::or_default(budget, quick, DEFAULT_BUDGET, quick_budget);
+        let config = Config {
+            threads,
+            sizes,
+            reps,
+            budget,
+            interference: args.interference,
+        };
+        Options {
+            config,
+            json: args.json,
+            plot: args.plot,
         }
     }
-    let mut threads = threads.unwrap_or_else(|| default_threads(cores));
-    threads.sort_unstable();
-    threads.dedup();
-    let sizes = sizes.unwrap_or_else(|| (if quick { QUICK_SIZES } else { DEFAULT_SIZES }).to_vec());
-    let reps = common::or_default(reps, quick, DEFAULT_REPS, QUICK_REPS);
-    let quick_budget = {
-        let barrier_runs = threads.iter().filter(|&&t| t >= 2).count() * CONTENDERS.len();
-        let pool_runs = threads.len() * (JACOBI.len() * sizes.len() + PHASES.len());
-        let runs = ((barrier_runs + pool_runs) * reps).max(1) as u32;
-        (QUICK_TOTAL / runs).clamp(QUICK_BUDGET.0, QUICK_BUDGET.1)
-    };
-    let budget = common::or_default(budget, quick, DEFAULT_BUDGET, quick_budget);
-    let config = Config {
-        threads,
-        sizes,
-        reps,
-        budget,
-        interference,
-    };
-    Ok(Some(Options { config, json, plot }))
 }
 
 fn main() -> ExitCode {
@@ -162,10 +180,7 @@ fn main() -> ExitCode {
     if let Some(code) = common::rerun_for_openmp("compare") {
         return code;
     }
-    let options = match common::options_or_exit("compare", USAGE, parse_args) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
+    let options = Options::new(Args::parse());
     let config = &options.config;
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();

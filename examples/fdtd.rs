@@ -35,60 +35,34 @@ mod common;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::Parser;
 use lockstep::pool::PhasePool;
 
-const USAGE: &str = "\
-usage: fdtd [--nx NX] [--ny NY] [--tmax T] [--threads N] [--quick] [--help]
+/// PolyBench fdtd-2d on the pool, two phases per time step separated by the phase barrier,
+/// checked bitwise against PolyBench's serial loop.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Rows [default: 1000, PolyBench LARGE; 200 with --quick]
+    #[arg(long, value_parser = common::at_least(1))]
+    nx: Option<usize>,
 
-  --nx NX       rows (default 1000, PolyBench LARGE)
-  --ny NY       columns (default 1200)
-  --tmax T      time steps (default 500)
-  --threads N   pool threads (default: the pool's, i.e. physical cores or LOCKSTEP_NUM_THREADS)
-  --quick       PolyBench MEDIUM for CI: 200 x 240, 100 steps
-  --help        print this message";
+    /// Columns [default: 1200; 240 with --quick]
+    #[arg(long, value_parser = common::at_least(1))]
+    ny: Option<usize>,
 
-#[derive(Clone, Copy, Debug)]
-struct Options {
-    nx: usize,
-    ny: usize,
-    tmax: usize,
+    /// Time steps [default: 500; 100 with --quick]
+    #[arg(long, value_name = "T", value_parser = common::at_least(1))]
+    tmax: Option<usize>,
+
+    /// Worker threads, the main thread included [default: physical cores, or
+    /// LOCKSTEP_NUM_THREADS]
+    #[arg(long, value_parser = common::at_least(1))]
     threads: Option<usize>,
-}
 
-/// The options, or `None` for `--help`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let (mut nx, mut ny, mut tmax, mut threads) = (None, None, None, None);
-    let mut quick = false;
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--quick" => quick = true,
-            "--nx" => nx = Some(parse_positive(&arg, &value()?)?),
-            "--ny" => ny = Some(parse_positive(&arg, &value()?)?),
-            "--tmax" => tmax = Some(parse_positive(&arg, &value()?)?),
-            "--threads" => threads = Some(parse_positive(&arg, &value()?)?),
-            _ => return Err(format!("unknown argument `{arg}`")),
-        }
-    }
-    let (dnx, dny, dtmax) = if quick {
-        (200, 240, 100)
-    } else {
-        (1000, 1200, 500)
-    };
-    Ok(Some(Options {
-        nx: nx.unwrap_or(dnx),
-        ny: ny.unwrap_or(dny),
-        tmax: tmax.unwrap_or(dtmax),
-        threads,
-    }))
-}
-
-fn parse_positive(flag: &str, text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag}: `{text}` is not a positive integer")),
-    }
+    /// CI mode: PolyBench MEDIUM, 200 x 240, 100 steps
+    #[arg(long)]
+    quick: bool,
 }
 
 /// PolyBench's `init_array`: `_fict_[t] = t`, `ex = i*(j+1)/nx`, `ey = i*(j+2)/ny`,
@@ -221,15 +195,14 @@ fn kernel_pooled(pool: &PhasePool, nx: usize, ny: usize, p: &mut Pooled, fict: &
 }
 
 fn main() -> ExitCode {
-    let options = match common::options_or_exit("fdtd", USAGE, parse_args) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let pool = match common::pool_or_exit("fdtd", options.threads) {
+    let args = Args::parse();
+    let pool = match common::pool_or_exit("fdtd", args.threads) {
         Ok(pool) => pool,
         Err(code) => return code,
     };
-    let Options { nx, ny, tmax, .. } = options;
+    let nx = common::or_default(args.nx, args.quick, 1000, 200);
+    let ny = common::or_default(args.ny, args.quick, 1200, 240);
+    let tmax = common::or_default(args.tmax, args.quick, 500, 100);
     println!(
         "fdtd-2d: {nx} x {ny} grid, {tmax} time steps, {} threads, 2 phases per step",
         pool.num_threads()

@@ -34,6 +34,7 @@ mod common;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::Parser;
 use lockstep::pool::PhasePool;
 
 /// Bodies per chunk: the unit of work and of the energy reduction. Fixed, so the reduction
@@ -49,16 +50,50 @@ const VIRIAL_RATIO: f64 = 0.5;
 /// the default `dt` the drift of a few hundred steps is around `1e-6`.
 const MAX_DRIFT: f64 = 1e-3;
 
-const USAGE: &str = "\
-usage: nbody [--bodies N] [--steps S] [--dt DT] [--threads T] [--seed SEED] [--quick] [--help]
+/// Softened-gravity n-body on the pool: one phase per leapfrog step, with the total energy
+/// reduced in the same phase; checked bitwise against a serial run and for energy drift.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Number of bodies, at least 2 [default: 1024; 256 with --quick]
+    #[arg(long, value_name = "N", value_parser = common::at_least(2))]
+    bodies: Option<usize>,
 
-  --bodies N    number of bodies (default 1024)
-  --steps S     time steps (default 200)
-  --dt DT       time step (default 0.001, in units where G = M = R = 1)
-  --threads T   pool threads (default: the pool's, i.e. physical cores or LOCKSTEP_NUM_THREADS)
-  --seed SEED   seed of the initial conditions (default 1)
-  --quick       a small, fast run for CI: 256 bodies, 50 steps
-  --help        print this message";
+    /// Time steps [default: 200; 50 with --quick]
+    #[arg(long, value_parser = common::at_least(1))]
+    steps: Option<usize>,
+
+    /// Time step, in units where G = M = R = 1
+    #[arg(
+        long,
+        default_value = "0.001",
+        value_parser = parse_dt,
+        allow_negative_numbers = true
+    )]
+    dt: f64,
+
+    /// Worker threads, the main thread included [default: physical cores, or
+    /// LOCKSTEP_NUM_THREADS]
+    #[arg(long, value_parser = common::at_least(1))]
+    threads: Option<usize>,
+
+    /// Seed of the initial conditions
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// CI mode: a small, fast run of 256 bodies and 50 steps
+    #[arg(long)]
+    quick: bool,
+}
+
+/// A positive, finite time step.
+fn parse_dt(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(dt) if dt > 0.0 && dt.is_finite() => Ok(dt),
+        Ok(_) => Err("must be a positive, finite number".into()),
+        Err(error) => Err(error.to_string()),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Body {
@@ -66,65 +101,6 @@ struct Body {
     /// The velocity half a step behind the positions: `v_{n-1/2}`.
     vel: [f64; 3],
     mass: f64,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Options {
-    bodies: usize,
-    steps: usize,
-    dt: f64,
-    threads: Option<usize>,
-    seed: u64,
-}
-
-/// The options, or `None` for `--help`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        bodies: 1024,
-        steps: 200,
-        dt: 1e-3,
-        threads: None,
-        seed: 1,
-    };
-    let (mut bodies, mut steps) = (None, None);
-    let mut quick = false;
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--quick" => quick = true,
-            "--bodies" => bodies = Some(parse_positive(&arg, &value()?)?),
-            "--steps" => steps = Some(parse_positive(&arg, &value()?)?),
-            "--threads" => options.threads = Some(parse_positive(&arg, &value()?)?),
-            "--seed" => {
-                let text = value()?;
-                options.seed = text
-                    .parse()
-                    .map_err(|_| format!("{arg}: `{text}` is not a non-negative integer"))?;
-            }
-            "--dt" => {
-                let text = value()?;
-                options.dt = match text.parse::<f64>() {
-                    Ok(dt) if dt > 0.0 && dt.is_finite() => dt,
-                    _ => return Err(format!("{arg}: `{text}` is not a positive number")),
-                };
-            }
-            _ => return Err(format!("unknown argument `{arg}`")),
-        }
-    }
-    options.bodies = bodies.unwrap_or(if quick { 256 } else { options.bodies });
-    options.steps = steps.unwrap_or(if quick { 50 } else { options.steps });
-    if options.bodies < 2 {
-        return Err("--bodies: at least 2 bodies are needed".into());
-    }
-    Ok(Some(options))
-}
-
-fn parse_positive(flag: &str, text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag}: `{text}` is not a positive integer")),
-    }
 }
 
 /// splitmix64: a small, well-mixed generator for reproducible initial conditions.
@@ -311,21 +287,14 @@ fn first_difference(a: &Run, b: &Run) -> Option<String> {
 }
 
 fn main() -> ExitCode {
-    let options = match common::options_or_exit("nbody", USAGE, parse_args) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let pool = match common::pool_or_exit("nbody", options.threads) {
+    let args = Args::parse();
+    let pool = match common::pool_or_exit("nbody", args.threads) {
         Ok(pool) => pool,
         Err(code) => return code,
     };
-    let Options {
-        bodies: n,
-        steps,
-        dt,
-        seed,
-        ..
-    } = options;
+    let n = common::or_default(args.bodies, args.quick, 1024, 256);
+    let steps = common::or_default(args.steps, args.quick, 200, 50);
+    let Args { dt, seed, .. } = args;
     println!(
         "nbody: {n} bodies, {steps} steps of dt = {dt}, softening {SOFTENING}, {} threads, \
          chunks of {CHUNK} bodies, seed {seed}",

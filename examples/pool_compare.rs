@@ -77,8 +77,8 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use pool_bench::{Config, VERIFY_STEPS};
-use stats::{parse_list, parse_positive};
 
 const DEFAULT_SIZES: &[usize] = &[128, 512, 2048];
 const DEFAULT_REPS: usize = 5;
@@ -88,20 +88,49 @@ const DEFAULT_BUDGET: Duration = Duration::from_millis(200);
 /// `--quick`: 20 runs x 5 reps x 12 ms, about 1.2 s, plus the set-up.
 const QUICK_BUDGET: Duration = Duration::from_millis(12);
 
-const USAGE: &str = "\
-usage: pool_compare [--threads LIST] [--sizes LIST] [--reps R] [--budget-ms MS]
-                    [--interference CORE] [--json] [--quick] [--help]
+/// phase-pool against rayon, OpenMP and serial loops in one process: Jacobi sweeps with their
+/// residual, and the cost of an empty phase that ends in a max-reduction.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Thread counts, comma-separated [default: all cores]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = common::at_least(1)
+    )]
+    threads: Option<Vec<usize>>,
 
-  --threads LIST   comma-separated thread counts (default: all cores)
-  --sizes LIST     comma-separated Jacobi grid sizes n, n >= 3 (default 128,512,2048)
-  --reps R         interleaved repetitions, at least 5 for a report; the median is shown
-                   (default 5)
-  --budget-ms MS   target duration of one timed run (default 200)
-  --interference CORE
-                   run a CPU-bound process pinned to CORE during the whole measurement
-  --json           one JSON object per line on stdout instead of the tables
-  --quick          a ~2 s smoke run: 12 ms per run
-  --help           print this message";
+    /// Jacobi grid sizes n, comma-separated, each at least 3 [default: 128,512,2048]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = common::at_least(3)
+    )]
+    sizes: Option<Vec<usize>>,
+
+    /// Interleaved repetitions, at least 5 for a report; the median is shown [default: 5]
+    #[arg(long, value_parser = common::at_least(1))]
+    reps: Option<usize>,
+
+    /// Target duration of one timed run, in milliseconds [default: 200; 12 with --quick]
+    #[arg(long, value_name = "MS", value_parser = common::at_least(1))]
+    budget_ms: Option<usize>,
+
+    /// Run a CPU-bound process pinned to CORE during the whole measurement
+    #[arg(long, value_name = "CORE", value_parser = interference::parse_core)]
+    interference: Option<usize>,
+
+    /// One JSON object per line on stdout instead of the tables
+    #[arg(long)]
+    json: bool,
+
+    /// CI mode: a smoke run of about 2 s, 12 ms per run
+    #[arg(long)]
+    quick: bool,
+}
 
 #[derive(Clone, Debug)]
 struct Options {
@@ -109,48 +138,22 @@ struct Options {
     json: bool,
 }
 
-/// The options, or `None` for `--help`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    let mut options = Options {
-        config: Config {
-            threads: vec![cores],
-            sizes: DEFAULT_SIZES.to_vec(),
-            reps: DEFAULT_REPS,
-            budget: DEFAULT_BUDGET,
-            interference: None,
-        },
-        json: false,
-    };
-    let mut budget = None;
-    let mut quick = false;
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--json" => options.json = true,
-            "--quick" => quick = true,
-            "--threads" => options.config.threads = parse_list(&arg, &value()?)?,
-            "--sizes" => {
-                options.config.sizes = parse_list(&arg, &value()?)?;
-                if let Some(n) = options.config.sizes.iter().find(|&&n| n < 3) {
-                    return Err(format!("--sizes: {n} is too small: a grid needs n >= 3"));
-                }
-            }
-            "--reps" => options.config.reps = parse_positive(&arg, &value()?)?,
-            "--interference" => {
-                options.config.interference = Some(interference::parse_core(&value()?)?);
-            }
-            "--budget-ms" => {
-                budget = Some(Duration::from_millis(
-                    parse_positive(&arg, &value()?)? as u64
-                ));
-            }
-            _ => return Err(format!("unknown argument `{arg}`")),
+impl Options {
+    /// The options of `args`, defaults filled in.
+    fn new(args: Args) -> Options {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let budget = args.budget_ms.map(|ms| Duration::from_millis(ms as u64));
+        Options {
+            config: Config {
+                threads: args.threads.unwrap_or_else(|| vec![cores]),
+                sizes: args.sizes.unwrap_or_else(|| DEFAULT_SIZES.to_vec()),
+                reps: args.reps.unwrap_or(DEFAULT_REPS),
+                budget: common::or_default(budget, args.quick, DEFAULT_BUDGET, QUICK_BUDGET),
+                interference: args.interference,
+            },
+            json: args.json,
         }
     }
-    options.config.budget = budget.unwrap_or(if quick { QUICK_BUDGET } else { DEFAULT_BUDGET });
-    Ok(Some(options))
 }
 
 fn main() -> ExitCode {
@@ -160,10 +163,7 @@ fn main() -> ExitCode {
     if let Some(code) = common::rerun_for_openmp("pool_compare") {
         return code;
     }
-    let options = match common::options_or_exit("pool_compare", USAGE, parse_args) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
+    let options = Options::new(Args::parse());
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
     eprintln!(

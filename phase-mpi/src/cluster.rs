@@ -322,6 +322,18 @@ impl<T> Reducible for T where
 {
 }
 
+/// The cores of node rank `node_rank`'s `threads` workers, taken in turn from `usable` after
+/// those of the lower ranks (wrapping around when the node's workers outnumber its cores).
+/// Empty (no pinning) when `usable` is.
+fn node_cores(node_rank: usize, threads: usize, usable: &[usize]) -> Vec<usize> {
+    if usable.is_empty() {
+        return Vec::new();
+    }
+    (0..threads)
+        .map(|w| usable[(node_rank * threads + w) % usable.len()])
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,23 +367,6 @@ mod tests {
         assert_eq!(ReduceOp::Sum.apply(3u64, 4), 7);
         assert_eq!(ReduceOp::Product.apply(3i64, -4), -12);
     }
-}
-
-/// The cores of node rank `node_rank`'s `threads` workers, taken in turn from `usable` after
-/// those of the lower ranks (wrapping around when the node's workers outnumber its cores).
-/// Empty (no pinning) when `usable` is.
-fn node_cores(node_rank: usize, threads: usize, usable: &[usize]) -> Vec<usize> {
-    if usable.is_empty() {
-        return Vec::new();
-    }
-    (0..threads)
-        .map(|w| usable[(node_rank * threads + w) % usable.len()])
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::node_cores;
 
     #[test]
     fn node_cores_are_the_usable_ones() {
