@@ -12,49 +12,8 @@
 //!
 //! # Examples
 //!
-//! The tour of the README, compiled and run as tests.
-//!
-//! ```
-//! use std::time::Duration;
-//! use lockstep::barrier::{Barrier, BrokenCause};
-//!
-//! let barrier = Barrier::builder(4)
-//!     .action(|| println!("everyone arrived"))
-//!     .timeout(Duration::from_secs(2))
-//!     .build()?;
-//! std::thread::scope(|s| {
-//!     for _ in 0..4 {
-//!         s.spawn(|| match barrier.wait() {
-//!             Ok(0) => println!("housekeeping"),
-//!             Ok(_) => {}
-//!             Err(e) if e.cause() == BrokenCause::TimedOut => eprintln!("someone was late"),
-//!             Err(e) => eprintln!("{e}"),
-//!         });
-//!     }
-//! });
-//! # Ok::<(), lockstep::barrier::BuildError>(())
-//! ```
-//!
-//! ```
-//! use lockstep::barrier::{Algorithm, Barrier, Placement};
-//!
-//! let (barrier, seats) = Barrier::builder(8)
-//!     .algorithm(Algorithm::Tree { fan_in: 4 })
-//!     .placement(Placement::Compact)
-//!     .build_seated()?;
-//! std::thread::scope(|s| {
-//!     for seat in seats {
-//!         s.spawn(move || {
-//!             seat.pin();
-//!             for _step in 0..1000 {
-//!                 seat.wait().unwrap();
-//!             }
-//!         });
-//!     }
-//! });
-//! # drop(barrier);
-//! # Ok::<(), lockstep::barrier::BuildError>(())
-//! ```
+//! A data-parallel phase and an SPMD run with a collective; the README's examples, compiled
+//! as tests here, show a time-step loop on a grid and a barrier with Python's semantics.
 //!
 //! ```
 //! use lockstep::pool::{reduce, PhasePool};
@@ -75,3 +34,9 @@
 
 pub use barrier_core as barrier;
 pub use phase_pool as pool;
+
+/// The README's Rust code blocks, compiled and run by `cargo test --doc`, so the README cannot
+/// drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
