@@ -68,28 +68,22 @@ pub enum Algorithm {
     /// that every seat arrived and leaves, with no release hop (with an action, seat 0 runs it
     /// and then releases the others). Needs [`BarrierBuilder::build_seated`].
     ///
-    /// Meant for pinned threads that each own a core: every round waits on particular partners.
-    /// On 16 cores (pinned, KVM guest): ~730 ns per episode for 16 threads, against ~980 ns
-    /// for a tree of fan-in 4, ~800 ns for the classic pairwise (radix-2) rounds and ~2,800 ns
-    /// for `hurdles`. With more threads than cores prefer [`Algorithm::Tree`] (32 threads on 16
-    /// cores: ~5,300 ns against ~2,800 ns; 8 threads on 2 cores: ~10 us against ~6 us).
+    /// Meant for pinned threads that each own a core: every round waits on particular
+    /// partners, so a partner that is switched out delays its whole round. With more threads
+    /// than cores prefer [`Algorithm::Tree`]. Measured episode costs against the tree, the
+    /// central barrier, std and hurdles are in the repository's `BENCHMARKS.md`.
     Dissemination,
     /// Let lockstep choose. For [`build`](BarrierBuilder::build): [`Algorithm::Central`]. For
     /// [`build_seated`](BarrierBuilder::build_seated):
-    /// - up to 2 parties, [`Algorithm::Central`]: one cache line shared by two
-    ///   threads is the cheapest hand-off (2 threads on the 2-core machine: ~32 ns against
-    ///   ~52 ns for dissemination, which pays a CAS on its slot beside its rounds, and ~90 ns
-    ///   for a tree, whose completer releases the others through one more cache line; on 16
-    ///   cores ~140 ns against ~185 and ~245 ns). From 3 parties on, dissemination wins where
-    ///   every thread has a core (16 cores: 3 threads ~260 ns against ~365 ns central, 4
-    ///   threads ~300 ns against ~630 ns);
+    /// - up to 2 parties, [`Algorithm::Central`]: one cache line shared by two threads is the
+    ///   cheapest hand-off (dissemination pays a CAS on its slot beside its rounds, a tree one
+    ///   more cache line for its release);
     /// - more parties than usable cores, a [`Algorithm::Tree`] of fan-in [`DEFAULT_FAN_IN`]:
-    ///   with 8 threads on 2 cores it measured ~6-7.4 us against ~7-8.3 us (central) and
-    ///   ~10-13 us (dissemination, whose rounds wait on partners that may be descheduled), all
-    ///   near the ~6-7.5 us that the context switches alone cost there; 32 threads on 16 cores:
-    ///   ~2,800 ns against ~6,800 ns (central) and ~5,300 ns (dissemination);
-    /// - otherwise [`Algorithm::Dissemination`], which has no shared counter at all (16 threads
-    ///   on 16 cores: ~730 ns against ~980 ns for the tree and ~3,500 ns central).
+    ///   a switched-out thread delays only its own node, not a round of partners;
+    /// - otherwise [`Algorithm::Dissemination`], which has no shared counter at all.
+    ///
+    /// These choices follow `barrier_compare`'s measurements on 2 and 16 cores
+    /// (`BENCHMARKS.md`).
     #[default]
     Auto,
 }

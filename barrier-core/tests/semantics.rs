@@ -1,5 +1,5 @@
 //! The semantics of Python's `threading.Barrier` (CPython's `lock_tests.BarrierTests`) and every
-//! row of the contract table in DESIGN.md.
+//! row of the contract table in `barrier-core/src/README.md`.
 
 mod common;
 

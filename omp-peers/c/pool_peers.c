@@ -1,5 +1,5 @@
 /* The peers of examples/pool_compare.rs: the cost of an empty phase with a max-reduction, and
- * DESIGN.md's reference kernel (5-point Jacobi with the max-norm residual of every sweep).
+ * the reference Jacobi kernel of phase-pool's `kernels` (5-point Jacobi with the max-norm residual of every sweep).
  * Both run one persistent parallel region; every phase is one `omp for` and its implicit
  * barrier. */
 

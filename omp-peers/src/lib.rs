@@ -222,7 +222,7 @@ pub struct Timed<T> {
     pub value: T,
 }
 
-/// `steps` sweeps of DESIGN.md's reference kernel on the `n x n` grid, in one persistent
+/// `steps` sweeps of phase-pool's reference Jacobi kernel on the `n x n` grid, in one persistent
 /// `omp parallel` region of `threads`: each sweep is one `omp for schedule(static)
 /// reduction(max)` over the interior rows, writing
 /// `next[i][j] = 0.2 * (cur[i][j] + cur[i][j-1] + cur[i][j+1] + cur[i-1][j] + cur[i+1][j])`

@@ -1,7 +1,7 @@
 //! The pool_compare peers against a serial Rust loop of the same kernel, in the same operation
 //! order. Without OpenMP the tests say so and pass.
 
-/// DESIGN.md's initial grid.
+/// The reference kernel's initial grid (`phase_pool::kernels::jacobi_initial`).
 fn initial(n: usize) -> Vec<f64> {
     (0..n * n)
         .map(|k| ((k as u64).wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0)

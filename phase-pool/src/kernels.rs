@@ -9,7 +9,7 @@
 //! The serial sweep ([`jacobi_step_serial`]) and the pooled one ([`jacobi_step`]) call the same
 //! row kernel ([`jacobi_row`]), so they agree bitwise. The residual is a maximum written with
 //! comparisons (`if d > m { d } else { m }`), not `f64::max` (whose NaN rules keep the loop
-//! scalar), over [`LANES`] independent accumulators so that the compiler vectorises it. A NaN
+//! scalar), over eight independent accumulators so that the compiler vectorises it. A NaN
 //! difference is ignored by the comparison.
 //!
 //! # Examples

@@ -1,6 +1,6 @@
-//! The SPMD collectives over every algorithm of the pool's seated barrier: on a 2-core machine
-//! `Algorithm::Auto` only ever picks central or a tree, so dissemination is chosen here
-//! explicitly. Visibility, fold order, broadcast, single, BSP messages, many rounds, and a
+//! The SPMD collectives over every algorithm of the pool's seated barrier: on a machine with
+//! few cores `Algorithm::Auto` only ever picks central or a tree, so dissemination is chosen
+//! here explicitly. Visibility, fold order, broadcast, single, BSP messages, many rounds, and a
 //! panic in the middle of a run followed by reuse.
 
 mod common;

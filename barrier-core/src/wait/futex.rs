@@ -4,12 +4,9 @@
 //! On Linux it is the kernel's futex (`FUTEX_WAIT` / `FUTEX_WAKE`, process-private). A mutex and
 //! condition variable would do the same job, but a `notify_all` on a condition variable makes
 //! every woken thread take the mutex again, one after the other: a chain of hand-offs as long
-//! as the list of sleepers, each a wake-up, which on a busy virtual machine can take longer than
-//! a waiter's spin budget, so that the threads still spinning give up and park too. (Teams of
-//! 8-16 threads on a 16-core KVM guest were seen stuck in such a regime: a pool's empty phase
-//! at ~15 us instead of ~1 us, a Jacobi step at n = 128 at ~450 us instead of ~7 us. The futex
-//! removes this amplifier; the regime was still seen afterwards, see `history.rs`.) A futex
-//! wake needs no lock: the woken threads return in parallel and only poll.
+//! as the list of sleepers, each a wake-up, which on a busy virtual machine can outlast a
+//! waiter's spin budget, so that the threads still spinning give up and park too. A futex wake
+//! needs no lock: the woken threads return in parallel and only poll.
 //!
 //! Elsewhere, and under loom, it is emulated with a mutex and a condition variable: the value
 //! check and the sleep happen under the mutex and the wake takes it, so a wake-up that follows

@@ -6,13 +6,11 @@
 //! (a slow wake-up, a descheduled vCPU, a straggler), waiters park; a parked thread's wake-up
 //! takes tens of microseconds, or milliseconds on a busy virtual machine, so the next
 //! generation is late too, and the waiters park again: the team stays in a regime where every
-//! episode pays for wake-ups. On the 16-core KVM machine whole runs stayed there: an empty
-//! pool phase at ~0.4-0.9 ms instead of ~1.5 us. So a waiter spins for about twice the length
-//! of its recent waits (an exponential average), at least the policy's budget and at most
-//! [`MAX_SPIN`]: waits that keep ending soon after the budget lengthen it until they end
-//! while spinning, and fast waits shrink it back within a few episodes. A team left idle
-//! still parks after at most [`MAX_SPIN`]. (On those guests the regime was still seen with this
-//! in place, in one run of four; why it persists there is not known.)
+//! episode pays for wake-ups. So a waiter spins for about twice the length of its recent waits
+//! (an exponential average), at least the policy's budget and at most [`MAX_SPIN`]: waits
+//! that keep ending soon after the budget lengthen it until they end while spinning, and fast
+//! waits shrink it back within a few episodes. A team left idle still parks after at most
+//! [`MAX_SPIN`].
 //!
 //! The history is per thread, not per barrier: it is written at the end of every long wait,
 //! and a shared word written by every waiter would cost a cache-line transfer per wait.

@@ -397,8 +397,7 @@ impl Leader {
             }
             // That one has finished, and the rest usually have too. Load all of them in one
             // pass, with no branch on what the loads return, so that their cache misses overlap
-            // (a loop that stops at each line waits out one miss after the other: ~100 ns per
-            // follower on the 16-core machine).
+            // (a loop that stops at each line waits out one miss after the other).
             let unfinished: usize = done[next..]
                 .iter()
                 .map(|follower| usize::from(!finished(follower)))
