@@ -68,7 +68,6 @@ struct Args {
 
     /// Accepted for uniformity with the other examples (the demo is always quick)
     #[arg(long)]
-    #[allow(dead_code, reason = "accepted and ignored: the demo is always quick")]
     quick: bool,
 }
 

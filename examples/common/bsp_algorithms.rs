@@ -16,7 +16,7 @@
 //!   swaps the rows and updates its columns.
 #![allow(dead_code, reason = "each example uses a subset of these helpers")]
 
-use lockstep::pool::{Ctx, PhasePool};
+use lockstep::pool::{static_block, Ctx, PhasePool};
 
 /// What a BSP program cost, in the model's terms.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -118,13 +118,6 @@ pub fn inner_product_serial(x: &[f64], y: &[f64], p: usize) -> f64 {
         })
         .collect();
     fold_in_order(&partial)
-}
-
-/// The pool's static block of worker `s` (the same split as `Ctx::block`).
-fn static_block(s: usize, p: usize, len: usize) -> std::ops::Range<usize> {
-    let (base, extra) = (len / p, len % p);
-    let start = s * base + s.min(extra);
-    start..start + base + usize::from(s < extra)
 }
 
 // ---------------------------------------------------------------------------------------------

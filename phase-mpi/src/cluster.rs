@@ -12,7 +12,7 @@ use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Root};
 use mpi::{Rank, Threading};
-use phase_pool::{Ctx, Placement};
+use phase_pool::{reduce, Ctx, Placement};
 
 use crate::error::InitError;
 
@@ -281,20 +281,8 @@ impl ReduceOp {
     #[must_use]
     pub fn apply<T: Reducible>(self, a: T, b: T) -> T {
         match self {
-            ReduceOp::Max => {
-                if b > a {
-                    b
-                } else {
-                    a
-                }
-            }
-            ReduceOp::Min => {
-                if b < a {
-                    b
-                } else {
-                    a
-                }
-            }
+            ReduceOp::Max => reduce::max(a, b),
+            ReduceOp::Min => reduce::min(a, b),
             ReduceOp::Sum => a + b,
             ReduceOp::Product => a * b,
         }

@@ -42,10 +42,9 @@ pub fn row_block(rows: usize, ranks: usize, rank: usize) -> Result<Range<usize>,
             ranks,
         });
     }
-    let (base, extra) = (interior_rows / ranks, interior_rows % ranks);
-    let start = 1 + rank * base + rank.min(extra);
-    let len = base + usize::from(rank < extra);
-    Ok(start..start + len)
+    // The pool's static split of the interior, shifted past the top boundary row.
+    let block = phase_pool::static_block(rank, ranks, interior_rows);
+    Ok(block.start + 1..block.end + 1)
 }
 
 #[cfg(test)]

@@ -55,11 +55,7 @@ pub fn jacobi_initial(n: usize) -> Vec<f64> {
 #[must_use]
 #[inline]
 pub fn max_residual(a: f64, b: f64) -> f64 {
-    if b > a {
-        b
-    } else {
-        a
-    }
+    crate::reduce::max(a, b)
 }
 
 /// Sweeps row `i` of the row-major grid `cur` (`cols` columns) into `next_row` and returns the

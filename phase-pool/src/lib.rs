@@ -84,7 +84,7 @@ pub use grid1::Grid1;
 pub use grid3::{Grid3, Grid3View};
 pub use parallel::IndexRange;
 pub use pool::PhasePool;
-pub use schedule::{Schedule, Scheduled};
+pub use schedule::{static_block, Schedule, Scheduled};
 pub use spmd::Ctx;
 pub use topology::{NUM_THREADS_ENV, PLACEMENT_ENV};
 

@@ -47,8 +47,28 @@ pub enum Schedule {
     Guided,
 }
 
-/// The chunks of worker `worker` (of `workers`) out of `units` under [`Schedule::Static`].
-pub(crate) fn static_block(worker: usize, workers: usize, units: usize) -> Range<usize> {
+/// The block of `0..units` that worker `worker` of `workers` owns under [`Schedule::Static`]
+/// (and [`Ctx::block`](crate::Ctx::block)): contiguous, in worker order, the first
+/// `units % workers` workers one unit more than the others.
+///
+/// # Panics
+///
+/// If `worker >= workers`.
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::static_block;
+///
+/// let blocks: Vec<_> = (0..3).map(|w| static_block(w, 3, 8)).collect();
+/// assert_eq!(blocks, [0..3, 3..6, 6..8]);
+/// ```
+#[must_use]
+pub fn static_block(worker: usize, workers: usize, units: usize) -> Range<usize> {
+    assert!(
+        worker < workers,
+        "worker {worker} out of range: the team has {workers} workers"
+    );
     let base = units / workers;
     let extra = units % workers;
     let start = worker * base + worker.min(extra);

@@ -13,10 +13,6 @@ use crate::error::BuildError;
 /// positive integer.
 pub const NUM_THREADS_ENV: &str = "LOCKSTEP_NUM_THREADS";
 
-/// Core ids from this one up are never pinned: core_affinity builds a fixed-size `cpu_set_t`
-/// (glibc's `CPU_SETSIZE`, 1024 CPUs) and aborts the process on a larger id.
-const PINNABLE_CORES: usize = 1024;
-
 /// Parses a placement as [`PLACEMENT_ENV`] spells it; `Ok(None)` for an empty string.
 pub(crate) fn parse_placement(value: &str) -> Result<Option<Placement>, BuildError> {
     if value.trim().is_empty() {
@@ -29,15 +25,25 @@ pub(crate) fn parse_placement(value: &str) -> Result<Option<Placement>, BuildErr
         })
 }
 
+/// Reads the variable `name` with `parse`: `Ok(None)` when unset; `invalid(value)` when it is
+/// not Unicode.
+fn from_env<T>(
+    name: &str,
+    parse: fn(&str) -> Result<Option<T>, BuildError>,
+    invalid: fn(String) -> BuildError,
+) -> Result<Option<T>, BuildError> {
+    match env::var(name) {
+        Ok(value) => parse(&value),
+        Err(env::VarError::NotPresent) => Ok(None),
+        Err(env::VarError::NotUnicode(raw)) => Err(invalid(raw.to_string_lossy().into_owned())),
+    }
+}
+
 /// Reads [`PLACEMENT_ENV`]: `Ok(None)` when unset or empty.
 pub(crate) fn placement_from_env() -> Result<Option<Placement>, BuildError> {
-    match env::var(PLACEMENT_ENV) {
-        Ok(value) => parse_placement(&value),
-        Err(env::VarError::NotPresent) => Ok(None),
-        Err(env::VarError::NotUnicode(raw)) => Err(BuildError::InvalidPlacementEnv {
-            value: raw.to_string_lossy().into_owned(),
-        }),
-    }
+    from_env(PLACEMENT_ENV, parse_placement, |value| {
+        BuildError::InvalidPlacementEnv { value }
+    })
 }
 
 /// Parses a thread count as [`NUM_THREADS_ENV`] spells it; `Ok(None)` for an empty string.
@@ -55,13 +61,9 @@ pub(crate) fn parse_num_threads(value: &str) -> Result<Option<usize>, BuildError
 
 /// Reads [`NUM_THREADS_ENV`]: `Ok(None)` when unset or empty.
 pub(crate) fn num_threads_from_env() -> Result<Option<usize>, BuildError> {
-    match env::var(NUM_THREADS_ENV) {
-        Ok(value) => parse_num_threads(&value),
-        Err(env::VarError::NotPresent) => Ok(None),
-        Err(env::VarError::NotUnicode(raw)) => Err(BuildError::InvalidNumThreadsEnv {
-            value: raw.to_string_lossy().into_owned(),
-        }),
-    }
+    from_env(NUM_THREADS_ENV, parse_num_threads, |value| {
+        BuildError::InvalidNumThreadsEnv { value }
+    })
 }
 
 /// The default team size: the physical cores, but no more than the cores this process may use
@@ -81,12 +83,9 @@ pub(crate) fn usable_cores() -> Vec<usize> {
     topology::usable_cores()
 }
 
-/// Pins the calling thread to `core`; `false` if the operating system refused or the id is out
-/// of range.
+/// Pins the calling thread to `core`; `false` if the operating system refused, the id is out
+/// of range, or under loom (barrier-core's pinning checks all three).
 pub(crate) fn pin_current(core: usize) -> bool {
-    if cfg!(lockstep_loom) || core >= PINNABLE_CORES {
-        return false;
-    }
     topology::pin_current_thread(core)
 }
 
@@ -121,7 +120,7 @@ mod tests {
 
     #[test]
     fn out_of_range_cores_are_not_pinned() {
-        assert!(!pin_current(PINNABLE_CORES));
+        assert!(!pin_current(1 << 20));
         assert!(!pin_current(usize::MAX));
     }
 
