@@ -12,8 +12,8 @@ use crossbeam_utils::CachePadded;
 use crate::action::Action;
 use crate::builder::BarrierBuilder;
 use crate::error::{BrokenBarrierError, BrokenCause};
-use crate::seated::Seated;
-use crate::state::{Phase, State};
+use crate::seated::SeatTable;
+use crate::state::{Stage, State};
 use crate::sync::{spin_loop, Arc, AtomicU64, Ordering};
 use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
 
@@ -71,7 +71,7 @@ pub(crate) enum Mode {
     /// Any thread calls `wait`; arrivals count in the state word (the central algorithm).
     Anonymous,
     /// Fixed seats gather through a scalable algorithm; see `seat.rs`.
-    Seated(Box<Seated>),
+    SeatTable(Box<SeatTable>),
 }
 
 /// How an arrival joined its generation.
@@ -207,7 +207,7 @@ impl Barrier {
 
     #[inline]
     pub(crate) fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
-        if let Mode::Seated(_) = self.shared.mode {
+        if let Mode::SeatTable(_) = self.shared.mode {
             panic!(
                 "Barrier::wait on a barrier built with build_seated(): its algorithm needs a \
                  fixed identity per thread, so wait through the thread's Seat instead"
@@ -232,7 +232,7 @@ impl Barrier {
         // Relaxed: a stale value only makes the CAS fail; the CAS orders.
         let mut current = State::from_bits(shared.state.load(Ordering::Relaxed));
         loop {
-            if current.phase() != Phase::Filling || current.count() >= shared.parties {
+            if current.stage() != Stage::Filling || current.count() >= shared.parties {
                 current = self.wait_until_joinable()?;
             }
             let index = current.count();
@@ -276,9 +276,9 @@ impl Barrier {
     fn wait_until_joinable(&self) -> Result<State, BrokenBarrierError> {
         self.assert_not_in_action("wait");
         let parties = self.shared.parties;
-        let joinable = self.wait_for_state(None, |state| match state.phase() {
-            Phase::Broken => Some(Err(broken(state))),
-            Phase::Filling if state.count() < parties => Some(Ok(state)),
+        let joinable = self.wait_for_state(None, |state| match state.stage() {
+            Stage::Broken => Some(Err(broken(state))),
+            Stage::Filling if state.count() < parties => Some(Ok(state)),
             // A reset draining its waiters, or a full generation running its action.
             _ => None,
         });
@@ -366,7 +366,7 @@ impl Barrier {
             if !state.is_generation(generation) {
                 outcome = Some(true);
                 None
-            } else if state.phase() != Phase::Filling {
+            } else if state.stage() != Stage::Filling {
                 outcome = Some(false);
                 None
             } else if state.count() == parties {
@@ -374,7 +374,7 @@ impl Barrier {
                 None
             } else {
                 outcome = Some(false);
-                Some(state.failed(Phase::Broken, BrokenCause::TimedOut))
+                Some(state.failed(Stage::Broken, BrokenCause::TimedOut))
             }
         });
         if changed.is_some() {
@@ -389,18 +389,18 @@ impl Barrier {
         let (before, after) = self
             .transition(|state| {
                 debug_assert!(
-                    state.is_generation(generation) && state.phase() != Phase::Filling,
+                    state.is_generation(generation) && state.stage() != Stage::Filling,
                     "leaving generation {generation}, but the barrier is at {state:?}"
                 );
                 let left = state.left();
-                Some(if left.phase() == Phase::Resetting && left.count() == 0 {
+                Some(if left.stage() == Stage::Resetting && left.count() == 0 {
                     left.next_generation()
                 } else {
                     left
                 })
             })
             .expect("leaving always changes the state");
-        if after.phase() == Phase::Filling {
+        if after.stage() == Stage::Filling {
             // Arrivals wait for the reset to drain.
             self.notify();
         }
@@ -424,7 +424,7 @@ impl Barrier {
             Some(match outcome {
                 Ok(()) => state.next_generation(),
                 Err(_) => state
-                    .failed(Phase::Broken, BrokenCause::ActionPanicked)
+                    .failed(Stage::Broken, BrokenCause::ActionPanicked)
                     .with_count(state.count() - 1),
             })
         });
@@ -464,21 +464,21 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn reset(&self) {
         self.assert_not_in_action("reset");
-        if let Mode::Seated(seated) = &self.shared.mode {
+        if let Mode::SeatTable(seated) = &self.shared.mode {
             return seated.reset(self);
         }
         loop {
             let state = self.load();
-            let next = match state.phase() {
-                Phase::Filling if self.action_runs(state) => {
+            let next = match state.stage() {
+                Stage::Filling if self.action_runs(state) => {
                     self.wait_out_action(state);
                     continue;
                 }
-                Phase::Filling if state.count() == 0 => return,
-                Phase::Filling => state.failed(Phase::Resetting, BrokenCause::Reset),
-                Phase::Resetting => return,
-                Phase::Broken if state.count() == 0 => state.next_generation(),
-                Phase::Broken => state.failed(Phase::Resetting, cause_of(state)),
+                Stage::Filling if state.count() == 0 => return,
+                Stage::Filling => state.failed(Stage::Resetting, BrokenCause::Reset),
+                Stage::Resetting => return,
+                Stage::Broken if state.count() == 0 => state.next_generation(),
+                Stage::Broken => state.failed(Stage::Resetting, cause_of(state)),
             };
             if self.replace(state, |_| next) {
                 return;
@@ -507,19 +507,19 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn abort(&self) {
         self.assert_not_in_action("abort");
-        if let Mode::Seated(seated) = &self.shared.mode {
+        if let Mode::SeatTable(seated) = &self.shared.mode {
             return seated.abort(self);
         }
         loop {
             let state = self.load();
-            let next = match state.phase() {
-                Phase::Broken => return,
-                Phase::Filling if self.action_runs(state) => {
+            let next = match state.stage() {
+                Stage::Broken => return,
+                Stage::Filling if self.action_runs(state) => {
                     self.wait_out_action(state);
                     continue;
                 }
-                Phase::Filling | Phase::Resetting => {
-                    state.failed(Phase::Broken, BrokenCause::Aborted)
+                Stage::Filling | Stage::Resetting => {
+                    state.failed(Stage::Broken, BrokenCause::Aborted)
                 }
             };
             if self.replace(state, |_| next) {
@@ -531,7 +531,7 @@ impl Barrier {
     /// Whether `state` is a complete generation whose action runs (only then is a filling
     /// generation full: without an action the last arrival releases in the same CAS).
     fn action_runs(&self, state: State) -> bool {
-        state.phase() == Phase::Filling && state.count() == self.shared.parties
+        state.stage() == Stage::Filling && state.count() == self.shared.parties
     }
 
     /// Waits until the action seen running in `state` has decided its generation: `abort` and
@@ -571,16 +571,16 @@ impl Barrier {
     pub fn n_waiting(&self) -> usize {
         let state = self.load();
         match &self.shared.mode {
-            _ if state.phase() != Phase::Filling => 0,
+            _ if state.stage() != Stage::Filling => 0,
             Mode::Anonymous => state.count(),
-            Mode::Seated(seated) => seated.n_waiting(),
+            Mode::SeatTable(seated) => seated.n_waiting(),
         }
     }
 
     /// Whether the barrier is broken (Python's `broken`).
     #[must_use]
     pub fn is_broken(&self) -> bool {
-        self.load().phase() == Phase::Broken
+        self.load().stage() == Stage::Broken
     }
 
     /// Wakes parked threads after a state change they may wait for: those parked on the
@@ -591,7 +591,7 @@ impl Barrier {
     pub(crate) fn notify(&self) {
         if self.shared.budget.parks {
             self.shared.parker.notify_all();
-            if let Mode::Seated(seated) = &self.shared.mode {
+            if let Mode::SeatTable(seated) = &self.shared.mode {
                 seated.notify_flag_waiters();
             }
         }
@@ -609,7 +609,7 @@ impl Barrier {
     /// Wakes the seat `seat` if it parked at one of its dissemination flags: after a signal to
     /// it, which no other seat waits for.
     #[inline]
-    pub(crate) fn notify_flag(&self, seated: &Seated, seat: usize) {
+    pub(crate) fn notify_flag(&self, seated: &SeatTable, seat: usize) {
         if self.shared.budget.parks {
             seated.flag_parker(seat).notify_all();
         }
@@ -698,7 +698,7 @@ impl Barrier {
 /// Whether generation `generation` has been decided in `state`: released (the generation
 /// moved on) or failed (no longer filling).
 pub(crate) fn is_decided(state: State, generation: u64) -> bool {
-    !state.is_generation(generation) || state.phase() != Phase::Filling
+    !state.is_generation(generation) || state.stage() != Stage::Filling
 }
 
 fn cause_of(state: State) -> BrokenCause {

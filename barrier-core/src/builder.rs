@@ -9,7 +9,7 @@ use crate::alloc::{out_of_memory, try_collect};
 use crate::barrier::{Barrier, Mode};
 use crate::error::BuildError;
 use crate::seat::Seat;
-use crate::seated::Seated;
+use crate::seated::SeatTable;
 use crate::state::MAX_PARTIES;
 use crate::topology::{self, Placement};
 use crate::wait::{prepare_fences, Budget, WaitPolicy};
@@ -383,7 +383,11 @@ impl BarrierBuilder {
             Some(gather) => {
                 let usable = topology::usable_cores();
                 let cores = try_collect(parties, parties, self.placement.cores(parties, &usable))?;
-                Mode::Seated(Box::new(Seated::new(gather, self.action.is_some(), cores)?))
+                Mode::SeatTable(Box::new(SeatTable::new(
+                    gather,
+                    self.action.is_some(),
+                    cores,
+                )?))
             }
         };
         // Reserved before the barrier exists, so that a failure leaves no seat to drop.

@@ -10,8 +10,8 @@ use std::time::Instant;
 use crate::algo::{Arrival, Gather, COMPLETER_SEAT};
 use crate::barrier::{broken, Barrier, Mode};
 use crate::error::{BrokenBarrierError, BrokenCause};
-use crate::seated::{record_failure, Seated};
-use crate::state::{Phase, State};
+use crate::seated::{record_failure, SeatTable};
+use crate::state::{Stage, State};
 use crate::sync::Ordering;
 use crate::topology;
 use crate::wait::{deadline_after, Parker, TimedOut};
@@ -85,7 +85,7 @@ impl Seat {
     #[must_use]
     pub fn core(&self) -> Option<usize> {
         match self.barrier.mode() {
-            Mode::Seated(seated) => seated.cores[self.index],
+            Mode::SeatTable(seated) => seated.cores[self.index],
             Mode::Anonymous => None,
         }
     }
@@ -162,14 +162,14 @@ impl Seat {
     fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         match self.barrier.mode() {
             Mode::Anonymous => self.barrier.wait_with(timeout),
-            Mode::Seated(seated) => self.wait_seated(seated, timeout),
+            Mode::SeatTable(seated) => self.wait_seated(seated, timeout),
         }
     }
 
     #[inline]
     fn wait_seated(
         &self,
-        seated: &Seated,
+        seated: &SeatTable,
         timeout: Option<Duration>,
     ) -> Result<usize, BrokenBarrierError> {
         loop {
@@ -177,7 +177,7 @@ impl Seat {
             // Episodes never write the state word: this load hits the cache unless something
             // failed.
             let state = self.barrier.load();
-            if state.phase() != Phase::Filling {
+            if state.stage() != Stage::Filling {
                 self.enter_failed(state)?;
                 continue;
             }
@@ -202,7 +202,7 @@ impl Seat {
     fn enter_failed(&self, state: State) -> Result<(), BrokenBarrierError> {
         self.barrier.assert_not_in_action("wait");
         self.acknowledge(state);
-        if state.phase() == Phase::Broken {
+        if state.stage() == Stage::Broken {
             return Err(broken(state));
         }
         let changed = self
@@ -216,7 +216,7 @@ impl Seat {
     #[inline]
     fn gather(
         &self,
-        seated: &Seated,
+        seated: &SeatTable,
         generation: u64,
         deadline: Option<Instant>,
     ) -> Result<usize, BrokenBarrierError> {
@@ -257,7 +257,7 @@ impl Seat {
                 if !seated.releases() {
                     // Every seat has arrived and nothing runs before the release: done.
                     self.generation.set(generation + 1);
-                    return Ok(Seated::index(self.index, COMPLETER_SEAT, parties));
+                    return Ok(SeatTable::index(self.index, COMPLETER_SEAT, parties));
                 }
                 self.index == COMPLETER_SEAT
             }
@@ -271,7 +271,7 @@ impl Seat {
             .poll_briefly(|| seated.poll_release(generation))
         {
             self.generation.set(generation + 1);
-            return Ok(Seated::index(self.index, completer, parties));
+            return Ok(SeatTable::index(self.index, completer, parties));
         }
         let mut deadline = deadline;
         let poll = |state: State| match seated.poll_release(generation) {
@@ -282,7 +282,7 @@ impl Seat {
         match self.wait_or_time_out(seated, generation, parker, &mut deadline, poll) {
             Some(completer) => {
                 self.generation.set(generation + 1);
-                Ok(Seated::index(self.index, completer, parties))
+                Ok(SeatTable::index(self.index, completer, parties))
             }
             None => Err(self.leave_failed()),
         }
@@ -294,7 +294,7 @@ impl Seat {
     /// action is ignored).
     fn wait_or_time_out<T>(
         &self,
-        seated: &Seated,
+        seated: &SeatTable,
         generation: u64,
         parker: &Parker,
         deadline: &mut Option<Instant>,
@@ -313,7 +313,7 @@ impl Seat {
 
     /// The completer of `generation` runs the action, then releases the others, or records the
     /// action's panic as the generation's failure and resumes it.
-    fn complete(&self, seated: &Seated, generation: u64) -> Result<usize, BrokenBarrierError> {
+    fn complete(&self, seated: &SeatTable, generation: u64) -> Result<usize, BrokenBarrierError> {
         let parties = self.barrier.parties();
         let outcome = match self.barrier.action() {
             Some(action) => action.run(),
@@ -332,7 +332,7 @@ impl Seat {
                 let recorded = record_failure(
                     &self.barrier,
                     generation,
-                    Phase::Broken,
+                    Stage::Broken,
                     BrokenCause::ActionPanicked,
                     parties - 1,
                 );
@@ -365,7 +365,7 @@ impl Seat {
 impl Drop for Seat {
     fn drop(&mut self) {
         self.barrier.abort();
-        if let Mode::Seated(_) = self.barrier.mode() {
+        if let Mode::SeatTable(_) = self.barrier.mode() {
             // Count this seat out of the failed generation, so a reset can still complete.
             self.acknowledge(self.barrier.load());
         }

@@ -20,12 +20,12 @@ use crate::algo::Gather;
 use crate::alloc::try_collect;
 use crate::barrier::Barrier;
 use crate::error::{BrokenCause, BuildError};
-use crate::state::{Phase, State};
+use crate::state::{Stage, State};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 use crate::wait::Parker;
 
 /// The per-seat part of a seated barrier.
-pub(crate) struct Seated {
+pub(crate) struct SeatTable {
     pub(crate) gather: Gather,
     /// Per seat: [`arrived_in(g)`](arrived_in) once the seat arrived in generation `g`,
     /// [`claimed_in(g)`](claimed_in) once a failure claimed its place in `g` first. Written by
@@ -66,7 +66,7 @@ fn next_of(slot: u64) -> u64 {
     slot >> 1
 }
 
-impl Seated {
+impl SeatTable {
     /// The seated part of a barrier of `cores.len()` seats.
     ///
     /// # Errors
@@ -76,7 +76,7 @@ impl Seated {
         gather: Gather,
         has_action: bool,
         cores: Box<[Option<usize>]>,
-    ) -> Result<Seated, BuildError> {
+    ) -> Result<SeatTable, BuildError> {
         let parties = cores.len();
         let releases = has_action || matches!(gather, Gather::Tree(_));
         let flag_parkers = match gather {
@@ -92,7 +92,7 @@ impl Seated {
             parties,
             std::iter::repeat_with(|| CachePadded::new(AtomicU64::new(0))),
         )?;
-        Ok(Seated {
+        Ok(SeatTable {
             gather,
             slots,
             release: CachePadded::new(Release {
@@ -241,7 +241,7 @@ impl Seated {
         if !self.claim(generation) {
             return false;
         }
-        record_failure(barrier, generation, Phase::Broken, cause, barrier.parties());
+        record_failure(barrier, generation, Stage::Broken, cause, barrier.parties());
         true
     }
 
@@ -250,10 +250,10 @@ impl Seated {
     /// action (as CPython's abort waits for the lock the action holds), or for the record of a
     /// failure that claimed it. Returns whether this call recorded the failure; if not, the
     /// state changed meanwhile and the caller re-reads it.
-    pub(crate) fn fail_open(&self, barrier: &Barrier, phase: Phase, cause: BrokenCause) -> bool {
+    pub(crate) fn fail_open(&self, barrier: &Barrier, stage: Stage, cause: BrokenCause) -> bool {
         loop {
             let state = barrier.load();
-            if state.phase() != Phase::Filling {
+            if state.stage() != Stage::Filling {
                 return false;
             }
             let generation = self.open_generation();
@@ -271,7 +271,7 @@ impl Seated {
                 continue;
             }
             if self.claim(generation) {
-                return record_failure(barrier, generation, phase, cause, barrier.parties());
+                return record_failure(barrier, generation, stage, cause, barrier.parties());
             }
             // Every seat arrived meanwhile: that generation completes; fail the next one.
         }
@@ -282,11 +282,11 @@ impl Seated {
     pub(crate) fn abort(&self, barrier: &Barrier) {
         loop {
             let state = barrier.load();
-            let done = match state.phase() {
-                Phase::Broken => true,
-                Phase::Filling => self.fail_open(barrier, Phase::Broken, BrokenCause::Aborted),
-                Phase::Resetting => barrier.replace(state, |state| {
-                    state.failed(Phase::Broken, BrokenCause::Aborted)
+            let done = match state.stage() {
+                Stage::Broken => true,
+                Stage::Filling => self.fail_open(barrier, Stage::Broken, BrokenCause::Aborted),
+                Stage::Resetting => barrier.replace(state, |state| {
+                    state.failed(Stage::Broken, BrokenCause::Aborted)
                 }),
             };
             if done {
@@ -302,15 +302,15 @@ impl Seated {
     pub(crate) fn reset(&self, barrier: &Barrier) {
         loop {
             let state = barrier.load();
-            let done = match state.phase() {
-                Phase::Resetting => true,
-                Phase::Filling => self.fail_open(barrier, Phase::Resetting, BrokenCause::Reset),
-                Phase::Broken if state.count() == 0 => {
+            let done = match state.stage() {
+                Stage::Resetting => true,
+                Stage::Filling => self.fail_open(barrier, Stage::Resetting, BrokenCause::Reset),
+                Stage::Broken if state.count() == 0 => {
                     barrier.replace(state, State::next_generation)
                 }
-                Phase::Broken => barrier.replace(state, |state| {
+                Stage::Broken => barrier.replace(state, |state| {
                     let cause = state.cause().unwrap_or(BrokenCause::Reset);
-                    state.failed(Phase::Resetting, cause)
+                    state.failed(Stage::Resetting, cause)
                 }),
             };
             if done {
@@ -344,7 +344,7 @@ impl Seated {
 pub(crate) fn record_failure(
     barrier: &Barrier,
     generation: u64,
-    phase: Phase,
+    stage: Stage,
     cause: BrokenCause,
     count: usize,
 ) -> bool {
@@ -352,7 +352,7 @@ pub(crate) fn record_failure(
         .transition(|state| {
             state
                 .may_fail(generation)
-                .then(|| State::seated_failure(generation, phase, cause, count))
+                .then(|| State::seated_failure(generation, stage, cause, count))
         })
         .is_some();
     if installed {
@@ -361,9 +361,9 @@ pub(crate) fn record_failure(
     installed
 }
 
-impl fmt::Debug for Seated {
+impl fmt::Debug for SeatTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Seated")
+        f.debug_struct("SeatTable")
             .field("gather", &self.gather)
             .field("parties", &self.slots.len())
             .finish_non_exhaustive()
@@ -389,7 +389,7 @@ mod tests {
         for parties in 1..6 {
             for completer in 0..parties {
                 let mut indices: Vec<usize> = (0..parties)
-                    .map(|seat| Seated::index(seat, completer, parties))
+                    .map(|seat| SeatTable::index(seat, completer, parties))
                     .collect();
                 assert_eq!(indices[completer], parties - 1);
                 indices.sort_unstable();

@@ -6,7 +6,7 @@ use crate::error::BrokenCause;
 
 /// What a generation is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
+pub(crate) enum Stage {
     /// Threads are arriving; `count` of them have joined (`count == parties` while the action
     /// runs).
     Filling,
@@ -24,8 +24,8 @@ pub(crate) enum Phase {
 ///
 /// | bits                          | field  | meaning                                        |
 /// |-------------------------------|--------|------------------------------------------------|
-/// | `0 .. PHASE_SHIFT`            | count  | threads inside the current generation          |
-/// | `PHASE_SHIFT .. CAUSE_SHIFT`  | phase  | [`Phase`]                                      |
+/// | `0 .. STAGE_SHIFT`            | count  | threads inside the current generation          |
+/// | `STAGE_SHIFT .. CAUSE_SHIFT`  | stage  | [`Stage`]                                      |
 /// | `CAUSE_SHIFT .. GEN_SHIFT`    | cause  | why it is resetting or broken ([`BrokenCause`])|
 /// | `GEN_SHIFT .. 64`             | gen    | generation number, wrapping                    |
 ///
@@ -37,14 +37,14 @@ pub(crate) enum Phase {
 pub(crate) struct State(u64);
 
 const COUNT_BITS: u32 = 32;
-const PHASE_SHIFT: u32 = COUNT_BITS;
-const PHASE_BITS: u32 = 2;
-const CAUSE_SHIFT: u32 = PHASE_SHIFT + PHASE_BITS;
+const STAGE_SHIFT: u32 = COUNT_BITS;
+const STAGE_BITS: u32 = 2;
+const CAUSE_SHIFT: u32 = STAGE_SHIFT + STAGE_BITS;
 const CAUSE_BITS: u32 = 3;
 const GEN_SHIFT: u32 = CAUSE_SHIFT + CAUSE_BITS;
 
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
-const PHASE_MASK: u64 = ((1 << PHASE_BITS) - 1) << PHASE_SHIFT;
+const STAGE_MASK: u64 = ((1 << STAGE_BITS) - 1) << STAGE_SHIFT;
 const CAUSE_MASK: u64 = ((1 << CAUSE_BITS) - 1) << CAUSE_SHIFT;
 const GEN_ONE: u64 = 1 << GEN_SHIFT;
 
@@ -84,12 +84,12 @@ impl State {
     }
 
     #[inline]
-    pub(crate) fn phase(self) -> Phase {
-        match (self.0 & PHASE_MASK) >> PHASE_SHIFT {
-            0 => Phase::Filling,
-            1 => Phase::Resetting,
-            2 => Phase::Broken,
-            other => unreachable!("invalid phase bits {other} in barrier state {:#x}", self.0),
+    pub(crate) fn stage(self) -> Stage {
+        match (self.0 & STAGE_MASK) >> STAGE_SHIFT {
+            0 => Stage::Filling,
+            1 => Stage::Resetting,
+            2 => Stage::Broken,
+            other => unreachable!("invalid stage bits {other} in barrier state {:#x}", self.0),
         }
     }
 
@@ -127,23 +127,23 @@ impl State {
             "leaving a barrier nobody is inside: {self:?}"
         );
         debug_assert!(
-            self.phase() != Phase::Filling,
+            self.stage() != Stage::Filling,
             "leaving a filling generation: {self:?}"
         );
         State(self.0 - 1)
     }
 
     /// The record of a seated barrier's failed generation `generation` (a seat's full
-    /// generation number; kept modulo the field's width): `phase` because of `cause`, with
+    /// generation number; kept modulo the field's width): `stage` because of `cause`, with
     /// `count` seats still to acknowledge it.
     pub(crate) fn seated_failure(
         generation: u64,
-        phase: Phase,
+        stage: Stage,
         cause: BrokenCause,
         count: usize,
     ) -> State {
         State(generation << GEN_SHIFT)
-            .failed(phase, cause)
+            .failed(stage, cause)
             .with_count(count)
     }
 
@@ -151,7 +151,7 @@ impl State {
     /// [`State::seated_failure`]).
     #[inline]
     pub(crate) fn is_seated_failure_of(self, generation: u64) -> bool {
-        self.phase() != Phase::Filling && self.generation() == generation & (u64::MAX >> GEN_SHIFT)
+        self.stage() != Stage::Filling && self.generation() == generation & (u64::MAX >> GEN_SHIFT)
     }
 
     /// Whether seated generation `generation` may still fail in this filling state: a seated
@@ -161,11 +161,11 @@ impl State {
     /// Any other state (a failure recorded) refuses.
     pub(crate) fn may_fail(self, generation: u64) -> bool {
         let mask = u64::MAX >> GEN_SHIFT;
-        self.phase() == Phase::Filling
+        self.stage() == Stage::Filling
             && (generation.wrapping_sub(self.generation()) & mask) <= mask / 2
     }
 
-    /// Same generation, phase and cause, with `count` set to `count`.
+    /// Same generation, stage and cause, with `count` set to `count`.
     pub(crate) fn with_count(self, count: usize) -> State {
         debug_assert!(count <= MAX_PARTIES, "barrier count overflow: {count}");
         State((self.0 & !COUNT_MASK) | count as u64)
@@ -174,23 +174,23 @@ impl State {
     /// The next generation, filling and empty.
     #[inline]
     pub(crate) fn next_generation(self) -> State {
-        State((self.0 & !(COUNT_MASK | PHASE_MASK | CAUSE_MASK)).wrapping_add(GEN_ONE))
+        State((self.0 & !(COUNT_MASK | STAGE_MASK | CAUSE_MASK)).wrapping_add(GEN_ONE))
     }
 
-    /// Same generation and count, now in `phase` because of `cause`.
-    pub(crate) fn failed(self, phase: Phase, cause: BrokenCause) -> State {
+    /// Same generation and count, now in `stage` because of `cause`.
+    pub(crate) fn failed(self, stage: Stage, cause: BrokenCause) -> State {
         debug_assert!(
-            phase != Phase::Filling,
+            stage != Stage::Filling,
             "a failed generation cannot be filling"
         );
-        let phase_bits = match phase {
-            Phase::Filling => 0,
-            Phase::Resetting => 1,
-            Phase::Broken => 2,
+        let stage_bits = match stage {
+            Stage::Filling => 0,
+            Stage::Resetting => 1,
+            Stage::Broken => 2,
         };
         State(
-            (self.0 & !(PHASE_MASK | CAUSE_MASK))
-                | (phase_bits << PHASE_SHIFT)
+            (self.0 & !(STAGE_MASK | CAUSE_MASK))
+                | (stage_bits << STAGE_SHIFT)
                 | (u64::from(cause.code()) << CAUSE_SHIFT),
         )
     }
@@ -200,7 +200,7 @@ impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("State")
             .field("generation", &self.generation())
-            .field("phase", &self.phase())
+            .field("stage", &self.stage())
             .field("cause", &self.cause())
             .field("count", &self.count())
             .finish()
@@ -213,19 +213,19 @@ mod tests {
 
     #[test]
     fn seated_failures_refuse_stale_generations() {
-        let failed = State::seated_failure(7, Phase::Broken, BrokenCause::TimedOut, 3);
+        let failed = State::seated_failure(7, Stage::Broken, BrokenCause::TimedOut, 3);
         assert!(failed.is_seated_failure_of(7));
         assert!(!failed.is_seated_failure_of(8));
         assert!(!failed.may_fail(7), "a recorded failure refuses another");
         // Recovered from generation 7: the filling state's floor is 8.
         let recovered = failed.with_count(0).next_generation();
-        assert_eq!(recovered.phase(), Phase::Filling);
+        assert_eq!(recovered.stage(), Stage::Filling);
         assert!(!recovered.may_fail(7), "a stale record of 7 is refused");
         assert!(recovered.may_fail(8) && recovered.may_fail(9));
         // Full generation numbers wrap into the field: adjacent ones still compare right.
         let wide = (1u64 << 40) + 5;
         let floor =
-            State::seated_failure(wide, Phase::Broken, BrokenCause::Aborted, 0).next_generation();
+            State::seated_failure(wide, Stage::Broken, BrokenCause::Aborted, 0).next_generation();
         assert!(floor.may_fail(wide + 1) && !floor.may_fail(wide));
         assert!(State::INITIAL.may_fail(0));
     }
@@ -234,11 +234,11 @@ mod tests {
     fn fields_round_trip() {
         let s = State::INITIAL.joined().joined();
         assert_eq!(
-            (s.count(), s.phase(), s.cause(), s.generation()),
-            (2, Phase::Filling, None, 0)
+            (s.count(), s.stage(), s.cause(), s.generation()),
+            (2, Stage::Filling, None, 0)
         );
-        let broken = s.failed(Phase::Broken, BrokenCause::TimedOut);
-        assert_eq!(broken.phase(), Phase::Broken);
+        let broken = s.failed(Stage::Broken, BrokenCause::TimedOut);
+        assert_eq!(broken.stage(), Stage::Broken);
         assert_eq!(broken.cause(), Some(BrokenCause::TimedOut));
         assert_eq!(broken.count(), 2);
         let left = broken.left();
@@ -248,14 +248,14 @@ mod tests {
         );
         let next = left.next_generation();
         assert_eq!(
-            (next.count(), next.phase(), next.cause(), next.generation()),
-            (0, Phase::Filling, None, 1)
+            (next.count(), next.stage(), next.cause(), next.generation()),
+            (0, Stage::Filling, None, 1)
         );
     }
 
     #[test]
     fn generation_wraps_without_touching_other_fields() {
-        let last = State::from_bits(!(COUNT_MASK | PHASE_MASK | CAUSE_MASK));
+        let last = State::from_bits(!(COUNT_MASK | STAGE_MASK | CAUSE_MASK));
         let wrapped = last.next_generation();
         assert_eq!(wrapped, State::INITIAL);
     }
@@ -264,10 +264,10 @@ mod tests {
     fn debug_decodes_the_word() {
         let s = State::INITIAL
             .joined()
-            .failed(Phase::Resetting, BrokenCause::Reset);
+            .failed(Stage::Resetting, BrokenCause::Reset);
         assert_eq!(
             format!("{s:?}"),
-            "State { generation: 0, phase: Resetting, cause: Some(Reset), count: 1 }"
+            "State { generation: 0, stage: Resetting, cause: Some(Reset), count: 1 }"
         );
     }
 }

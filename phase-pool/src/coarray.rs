@@ -7,7 +7,7 @@
 //! A worker's part is touched by that worker only: local reads and writes through
 //! [`Coarray::local`] and [`Coarray::local_mut`], and, inside `sync`, the delivery of what the
 //! others asked of it. The other workers only leave requests in queues of the array's shared
-//! [`Shared`] state (each queue behind its own mutex):
+//! [`CoarrayQueues`] state (each queue behind its own mutex):
 //!
 //! - `put(to, offset, src)` copies `src` at once into the worker's own outbox for `to`;
 //! - `get(from, range)` appends `range` to the worker's own list of ranges asked of `from`.
@@ -69,7 +69,7 @@ pub(crate) struct Registration {
     type_name: &'static str,
     len: usize,
     site: &'static Location<'static>,
-    /// The shared state, made by worker 0 only (an `Arc<Shared<T>>`).
+    /// The shared state, made by worker 0 only (an `Arc<CoarrayQueues<T>>`).
     shared: Option<Box<dyn Any + Send + Sync>>,
 }
 
@@ -87,7 +87,7 @@ impl Registration {
             type_name: std::any::type_name::<T>(),
             len,
             site,
-            shared: (me == 0).then(|| Box::new(Arc::new(Shared::<T>::new(n, len))) as _),
+            shared: (me == 0).then(|| Box::new(Arc::new(CoarrayQueues::<T>::new(n, len))) as _),
         }
     }
 }
@@ -118,7 +118,7 @@ struct Gets<T> {
 type Queues<Q> = Box<[CachePadded<Mutex<Q>>]>;
 
 /// The state of one coarray that every worker shares: the request queues and their stamps.
-struct Shared<T> {
+struct CoarrayQueues<T> {
     n: usize,
     len: usize,
     /// `puts[parity][from * n + to]`.
@@ -131,8 +131,8 @@ struct Shared<T> {
     get_at: AtomicU64,
 }
 
-impl<T> Shared<T> {
-    fn new(n: usize, len: usize) -> Shared<T> {
+impl<T> CoarrayQueues<T> {
+    fn new(n: usize, len: usize) -> CoarrayQueues<T> {
         let puts = || {
             (0..n * n)
                 .map(|_| CachePadded::new(Mutex::new(Puts::new())))
@@ -143,7 +143,7 @@ impl<T> Shared<T> {
                 .map(|_| CachePadded::new(AtomicU64::new(0)))
                 .collect()
         };
-        Shared {
+        CoarrayQueues {
             n,
             len,
             puts: [puts(), puts()],
@@ -179,7 +179,7 @@ struct Local<T> {
     /// The registration number (0 for the run's first coarray), for messages.
     number: usize,
     part: RefCell<Box<[T]>>,
-    shared: Arc<Shared<T>>,
+    shared: Arc<CoarrayQueues<T>>,
     /// This worker's puts of the current superstep, by target (empty until the first put).
     outbox: RefCell<Vec<Puts<T>>>,
     /// This worker's get ranges of the current superstep, by source (empty until the first
@@ -379,7 +379,7 @@ impl Registry {
                 shared = proposal
                     .shared
                     .as_ref()
-                    .and_then(|shared| shared.downcast_ref::<Arc<Shared<T>>>())
+                    .and_then(|shared| shared.downcast_ref::<Arc<CoarrayQueues<T>>>())
                     .cloned();
             }
         }
@@ -410,7 +410,7 @@ impl Registry {
 }
 
 /// A registration that every worker agreed on: the shared state of the new coarray.
-pub(crate) struct Joined<T>(Arc<Shared<T>>);
+pub(crate) struct Joined<T>(Arc<CoarrayQueues<T>>);
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -695,7 +695,7 @@ mod loom_models {
         }
     }
 
-    fn worker(me: usize, shared: Arc<Shared<u64>>, rendezvous: &Rendezvous) {
+    fn worker(me: usize, shared: Arc<CoarrayQueues<u64>>, rendezvous: &Rendezvous) {
         let other = 1 - me;
         let mut registry = Registry::default();
         let array = registry.push(me, Joined(shared), 0);
@@ -727,7 +727,7 @@ mod loom_models {
             builder.preemption_bound = Some(2);
         }
         builder.check(|| {
-            let shared = Arc::new(Shared::<u64>::new(2, 2));
+            let shared = Arc::new(CoarrayQueues::<u64>::new(2, 2));
             let rendezvous = Arc::new(Rendezvous {
                 state: Mutex::new((0, 0)),
                 turned: Condvar::new(),

@@ -110,9 +110,9 @@ impl fmt::Debug for Collectives {
 }
 
 /// Aborts the exchange if the worker's closure unwinds, so the others leave their collectives.
-struct AbortOnUnwind<'a>(&'a Exchange<Entry>);
+struct AbortRunOnUnwind<'a>(&'a Exchange<Entry>);
 
-impl Drop for AbortOnUnwind<'_> {
+impl Drop for AbortRunOnUnwind<'_> {
     fn drop(&mut self) {
         self.0.abort();
     }
@@ -641,7 +641,7 @@ impl PhasePool {
         unsafe { exchange.begin() };
         let mail = Mail::<M>::new(n);
         let run_worker = |index| {
-            let guard = AbortOnUnwind(exchange);
+            let guard = AbortRunOnUnwind(exchange);
             // SAFETY: as for `begin` above; this run numbers its ports `run`.
             let port = unsafe { exchange.port(index, run) };
             let mut ctx = Ctx::new(index, n, port, &mail);

@@ -105,7 +105,7 @@ impl JobRef {
 /// What the leader and the followers share. Each group of fields is on its own cache line, so
 /// that a phase moves the `start` line from the leader to each follower and each follower's
 /// `done` line to the leader, and little else.
-struct Shared {
+struct HandoffLines {
     start: CachePadded<Start>,
     /// Where the followers wait for `start.phase` to move.
     started: CachePadded<Signal>,
@@ -174,17 +174,17 @@ pub(crate) enum Gather {
     Started,
 }
 
-/// Room for a job of up to `INLINE_WORDS` words.
-struct InlineJob(std::cell::UnsafeCell<MaybeUninit<[usize; INLINE_WORDS]>>);
+/// Room for a job of up to `INLINE_JOB_WORDS` words.
+struct InlineJob(std::cell::UnsafeCell<MaybeUninit<[usize; INLINE_JOB_WORDS]>>);
 
 /// Words of [`InlineJob`]: what is left of 128 bytes after `phase` and `job`.
-const INLINE_WORDS: usize = (128 - 8 - 2 * size_of::<usize>()) / size_of::<usize>();
+const INLINE_JOB_WORDS: usize = (128 - 8 - 2 * size_of::<usize>()) / size_of::<usize>();
 
 impl InlineJob {
     /// Whether a job of type `F` fits.
     const fn fits<F>() -> bool {
-        size_of::<F>() <= size_of::<[usize; INLINE_WORDS]>()
-            && align_of::<F>() <= align_of::<[usize; INLINE_WORDS]>()
+        size_of::<F>() <= size_of::<[usize; INLINE_JOB_WORDS]>()
+            && align_of::<F>() <= align_of::<[usize; INLINE_JOB_WORDS]>()
     }
 
     /// Moves `job` in and returns where it now lives.
@@ -205,7 +205,7 @@ impl InlineJob {
 struct Failure {
     /// The payload (a real one wins over [`Aborted`]).
     panic: Mutex<Option<Panic>>,
-    /// Whether `panic` may hold a payload: set by [`Shared::record`], cleared by the leader
+    /// Whether `panic` may hold a payload: set by [`HandoffLines::record`], cleared by the leader
     /// after the gather. Lets the leader skip locking `panic` after a phase without panics.
     panicked: AtomicBool,
 }
@@ -214,11 +214,11 @@ struct Failure {
 // ordered by `phase` and `done` as described on the fields and in the module docs, so no two
 // accesses race; the `JobRef` in `job` may be used from any thread (see its `Send`/`Sync`
 // impls), and so may the `F: Sync` in `inline`, which only the leader writes and drops.
-unsafe impl Sync for Shared {}
+unsafe impl Sync for HandoffLines {}
 // SAFETY: as for `Sync`; every field may be dropped from any thread.
-unsafe impl Send for Shared {}
+unsafe impl Send for HandoffLines {}
 
-impl Shared {
+impl HandoffLines {
     /// Keeps the first panic of a phase; a real panic replaces an [`Aborted`] marker, which a
     /// worker may record before the panic that caused it has finished unwinding.
     fn record(&self, panic: Panic) {
@@ -264,7 +264,7 @@ impl Shared {
 /// Creates the hand-off of a team of `threads` workers, waiting as `policy` says: the leader's
 /// end and one [`Follower`] for each of the workers `1..threads`.
 pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follower>) {
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(HandoffLines {
         start: CachePadded::new(Start {
             phase: AtomicU64::new(0),
             job: UnsafeCell::new(None),
@@ -303,7 +303,7 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
 
 /// Worker 0's end of the hand-off. Not `Clone` and not `Sync`: one thread at a time leads.
 pub(crate) struct Leader {
-    shared: Arc<Shared>,
+    shared: Arc<HandoffLines>,
     /// Set while an [`InPhase`] lives, to refuse a nested phase (which would deadlock or
     /// overwrite the reports the leader still reads).
     in_phase: Cell<bool>,
@@ -436,7 +436,7 @@ impl<'a> InPhase<'a> {
         // From the publication until the gather, unwinding out of here would end the borrow of
         // `job` while followers may still call it: abort instead (never expected: the code in
         // between does not panic, and the job's own panic is caught).
-        let guard = AbortOnUnwind;
+        let guard = AbortProcessOnUnwind;
         let mut on_stack = None;
         let mut inline = None;
         let job: &F = if InlineJob::fits::<F>() {
@@ -501,7 +501,7 @@ pub(crate) fn drop_payload(panic: Panic) {
 
 /// A follower's end of the hand-off: worker `index` in `1..n`.
 pub(crate) struct Follower {
-    shared: Arc<Shared>,
+    shared: Arc<HandoffLines>,
     index: usize,
 }
 
@@ -588,9 +588,9 @@ impl Turn {
 }
 
 /// Aborts the process if dropped: guards sections that must not unwind.
-struct AbortOnUnwind;
+struct AbortProcessOnUnwind;
 
-impl Drop for AbortOnUnwind {
+impl Drop for AbortProcessOnUnwind {
     fn drop(&mut self) {
         eprintln!("phase-pool: internal error: unwinding during a phase hand-off; aborting");
         std::process::abort();

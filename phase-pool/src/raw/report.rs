@@ -18,7 +18,7 @@ use crate::sync::UnsafeCell;
 
 /// Words of values on the `done` line: 128 bytes less the `done` word, the two counts and
 /// the spill buffer's `Vec`.
-const INLINE_WORDS: usize = 10;
+const INLINE_VALUE_WORDS: usize = 10;
 
 /// The values a worker pushed in its last phase, in push order: the first `inline_len` in
 /// the report itself, the rest in `spill`.
@@ -34,7 +34,7 @@ struct Values {
     /// Values past the inline room. Grown by the worker as needed and kept between phases,
     /// so a worker's results land in memory it touched first and the same lines every phase.
     spill: Vec<MaybeUninit<u64>>,
-    inline: [MaybeUninit<u64>; INLINE_WORDS],
+    inline: [MaybeUninit<u64>; INLINE_VALUE_WORDS],
 }
 
 /// A worker's results of one phase, all of one type `T` (of alignment at most 8:
@@ -57,7 +57,7 @@ impl Report {
             count: 0,
             inline_len: 0,
             spill: Vec::new(),
-            inline: [MaybeUninit::uninit(); INLINE_WORDS],
+            inline: [MaybeUninit::uninit(); INLINE_VALUE_WORDS],
         }))
     }
 
@@ -120,7 +120,7 @@ impl Report {
 const fn inline_capacity<T>() -> usize {
     match size_of::<T>() {
         0 => usize::MAX,
-        size => INLINE_WORDS * size_of::<u64>() / size,
+        size => INLINE_VALUE_WORDS * size_of::<u64>() / size,
     }
 }
 
