@@ -29,7 +29,9 @@ mod common;
 
 use bsp_model::{Params, ProbeConfig};
 
-/// Measures r, g and l of this machine for p = 1..cores.
+/// This machine's BSP parameters for p = 1..cores, measured as BSPedupack's bspbench does: the
+/// computing rate r, and the per-word cost g and sync latency l of puts and of messages, beside
+/// an empty sync and plain copies
 #[derive(Parser, Debug)]
 #[command(long_about = None)]
 struct Args {
