@@ -10,7 +10,7 @@ use mpi::topology::Process;
 use mpi::traits::{Communicator, Destination, Source};
 use mpi::Tag;
 use phase_pool::kernels::max_residual;
-use phase_pool::{PhasePool, Schedule};
+use phase_pool::{first_touch, PhasePool, Schedule};
 
 use crate::cluster::{to_rank, Cluster, ReduceOp};
 use crate::error::GridError;
@@ -23,8 +23,8 @@ const TAG_UP: Tag = 2;
 /// Tag of the rows sent to the root by [`DistGrid::gather`].
 const TAG_GATHER: Tag = 3;
 
-/// Where a rank's steps spent their time, summed over the steps since the last
-/// [`DistGrid::reset_times`].
+/// Where a rank's steps spent their time, summed over the timed steps (see
+/// [`DistGrid::time_steps`]) since the last [`DistGrid::reset_times`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct StepTimes {
     /// Steps timed.
@@ -115,6 +115,8 @@ pub struct DistGrid {
     ranks: usize,
     current: Vec<f64>,
     next: Vec<f64>,
+    /// Whether steps are timed ([`time_steps`](DistGrid::time_steps)).
+    timing: bool,
     times: StepTimes,
 }
 
@@ -145,22 +147,8 @@ impl DistGrid {
         let len = (owned.len() + 2)
             .checked_mul(cols)
             .unwrap_or_else(|| panic!("a block of {} x {cols} has too many elements", owned.len()));
-        let buffer = || {
-            // Zeroed pages are mapped on first write: the owning worker touches them first.
-            let mut buffer = vec![0.0; len];
-            if cols > 0 {
-                pool.with_schedule(Schedule::Static).for_each_chunk_mut(
-                    &mut buffer,
-                    cols,
-                    |r, row| {
-                        for (c, cell) in row.iter_mut().enumerate() {
-                            *cell = init(first + r, c);
-                        }
-                    },
-                );
-            }
-            buffer
-        };
+        // Each row written first by the worker that sweeps it (the static schedule's rows).
+        let buffer = || first_touch(pool, len, cols, |r, c| init(first + r, c));
         Ok(DistGrid {
             rows,
             cols,
@@ -169,6 +157,7 @@ impl DistGrid {
             ranks,
             current: buffer(),
             next: buffer(),
+            timing: false,
             times: StepTimes::default(),
         })
     }
@@ -213,7 +202,14 @@ impl DistGrid {
             .then(|| &self.current[(row - self.local_rows().start) * self.cols..][..self.cols])
     }
 
-    /// The time spent in each part of the steps so far.
+    /// Times the parts of every following step (`on`), or stops timing them: off by default,
+    /// so that an untimed step reads no clock.
+    pub fn time_steps(&mut self, on: bool) {
+        self.timing = on;
+    }
+
+    /// The time spent in each part of the timed steps so far (all zero while
+    /// [`time_steps`](DistGrid::time_steps) is off).
     #[must_use]
     pub fn times(&self) -> StepTimes {
         self.times
@@ -249,6 +245,7 @@ impl DistGrid {
         let down =
             (self.rank + 1 < self.ranks).then(|| world.process_at_rank(to_rank(self.rank + 1)));
         let statics = pool.with_schedule(Schedule::Static);
+        let timing = self.timing;
 
         // Local row 0 is the top halo, rows 1..=owned are this rank's, row owned + 1 is the
         // bottom halo.
@@ -258,7 +255,7 @@ impl DistGrid {
         let mut exchange = Duration::ZERO;
         let mut interior_time = Duration::ZERO;
         let interior = request::scope(|scope| {
-            let posted = Instant::now();
+            let posted = clock(timing);
             let mut requests: Vec<Request<'_, [f64], _>> = Vec::with_capacity(4);
             if let Some(up) = &up {
                 requests.push(up.immediate_receive_into_with_tag(scope, top, TAG_DOWN));
@@ -269,13 +266,13 @@ impl DistGrid {
                 let last = &mine[(owned - 1) * cols..];
                 requests.push(down.immediate_send_with_tag(scope, last, TAG_DOWN));
             }
-            exchange += posted.elapsed();
+            exchange += since(posted);
 
             // The interior: local rows 2..owned, rows 1..owned - 1 of `mine`. They read owned
             // rows only, so they run while the halos travel.
             // A panic is held until the messages have completed (MPI still owns the buffers),
             // then resumed.
-            let started = Instant::now();
+            let started = clock(timing);
             let interior = panic::catch_unwind(AssertUnwindSafe(|| {
                 if owned >= 3 {
                     statics.map_reduce_chunks_mut(
@@ -289,19 +286,19 @@ impl DistGrid {
                     0.0
                 }
             }));
-            interior_time = started.elapsed();
+            interior_time = since(started);
 
-            let waited = Instant::now();
+            let waited = clock(timing);
             for request in requests {
                 request.wait();
             }
-            exchange += waited.elapsed();
+            exchange += since(waited);
             interior
         })
         .unwrap_or_else(|payload| panic::resume_unwind(payload));
 
         // The rows next to the halos: local rows 1 and `owned` (the same row if owned == 1).
-        let started = Instant::now();
+        let started = clock(timing);
         let cur: &[f64] = &self.current;
         let (head, tail) = self.next.split_at_mut(2 * cols);
         let mut edge_rows: Vec<(usize, &mut [f64])> = vec![(1, &mut head[cols..])];
@@ -318,13 +315,16 @@ impl DistGrid {
             },
             max_residual,
         );
-        let boundary_time = started.elapsed();
+        let boundary_time = since(started);
 
         std::mem::swap(&mut self.current, &mut self.next);
-        let started = Instant::now();
+        let started = clock(timing);
         let residual = cluster.all_reduce(max_residual(interior, edges), ReduceOp::Max);
-        let reduce_time = started.elapsed();
+        let reduce_time = since(started);
 
+        if !timing {
+            return residual;
+        }
         let times = &mut self.times;
         times.steps += 1;
         times.exchange += exchange;
@@ -397,4 +397,14 @@ impl fmt::Debug for DistGrid {
             .field("owned", &self.owned)
             .finish()
     }
+}
+
+/// The time now if steps are timed.
+fn clock(timing: bool) -> Option<Instant> {
+    timing.then(Instant::now)
+}
+
+/// The time since `start`; zero for an untimed step.
+fn since(start: Option<Instant>) -> Duration {
+    start.map_or(Duration::ZERO, |start| start.elapsed())
 }

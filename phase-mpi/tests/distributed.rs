@@ -65,6 +65,7 @@ fn equals_serial(cluster: &Cluster, pool: &PhasePool, n: usize) {
         kernels::jacobi_initial_value(i * n + j)
     })
     .expect("enough rows for every rank");
+    grid.time_steps(true);
     assert_eq!(grid.local_rows().len(), grid.owned_rows().len() + 2);
     let mut cur = kernels::jacobi_initial(n);
     let mut next = cur.clone();
@@ -102,6 +103,9 @@ fn equals_serial(cluster: &Cluster, pool: &PhasePool, n: usize) {
     let times = grid.times();
     assert_eq!(times.steps, STEPS as u64);
     assert!((0.0..=1.0).contains(&times.exchange_share()));
+    grid.time_steps(false);
+    let _ = grid.step_max(cluster, pool, kernels::jacobi_row);
+    assert_eq!(grid.times(), times, "an untimed step reads no clock");
 }
 
 /// Node-local fold, then one MPI collective, seen by every worker of every rank.

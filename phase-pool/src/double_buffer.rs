@@ -80,14 +80,32 @@ impl<T: Copy + Send + Sync> DoubleBuffer<T> {
     }
 }
 
-/// A vector of `len` elements, element `offset` of unit `u` (of `unit` elements) set to
-/// `init(u, offset)` by the worker that owns unit `u` under [`Schedule::Static`], so its pages
-/// are first touched there.
-fn first_touch<T: Copy + Send + Sync>(
+/// A vector of `len` elements, element `offset` of unit `u` (of `unit` elements; the last unit
+/// may be shorter) set to `init(u, offset)` by the worker that owns unit `u` under
+/// [`Schedule::Static`], so that its pages are first touched, and on a NUMA machine placed,
+/// where that worker runs. What [`Grid2`](crate::Grid2) and [`Grid3`](crate::Grid3) allocate
+/// their buffers with, for buffers of your own that later phases sweep with the static
+/// schedule.
+///
+/// # Examples
+///
+/// ```
+/// use phase_pool::{first_touch, PhasePool};
+///
+/// let pool = PhasePool::new(2);
+/// // A 3 x 4 row-major grid, each row written by the worker that will sweep it.
+/// let grid = first_touch(&pool, 12, 4, |row, col| 10 * row + col);
+/// assert_eq!(grid[..5], [0, 1, 2, 3, 10]);
+/// ```
+///
+/// # Panics
+///
+/// If `unit` is 0 while `len` is not; resumes a panic of `init`.
+pub fn first_touch<T: Copy + Send + Sync>(
     pool: &PhasePool,
     len: usize,
     unit: usize,
-    init: &(impl Fn(usize, usize) -> T + Sync),
+    init: impl Fn(usize, usize) -> T + Sync,
 ) -> Vec<T> {
     let mut buffer = Vec::with_capacity(len);
     if len == 0 {

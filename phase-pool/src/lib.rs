@@ -78,6 +78,7 @@ pub use barrier_core::WaitPolicy;
 pub use barrier_core::{Algorithm, Placement};
 pub use builder::{PhasePoolBuilder, MAX_THREADS};
 pub use coarray::{Coarray, Pending};
+pub use double_buffer::first_touch;
 pub use error::BuildError;
 pub use grid::{Grid2, GridView};
 pub use grid1::Grid1;
