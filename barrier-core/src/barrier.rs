@@ -71,7 +71,7 @@ pub(crate) enum Mode {
     /// Any thread calls `wait`; arrivals count in the state word (the central algorithm).
     Anonymous,
     /// Fixed seats gather through a scalable algorithm; see `seat.rs`.
-    SeatTable(Box<SeatTable>),
+    Seated(Box<SeatTable>),
 }
 
 /// How an arrival joined its generation.
@@ -207,7 +207,7 @@ impl Barrier {
 
     #[inline]
     pub(crate) fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
-        if let Mode::SeatTable(_) = self.shared.mode {
+        if let Mode::Seated(_) = self.shared.mode {
             panic!(
                 "Barrier::wait on a barrier built with build_seated(): its algorithm needs a \
                  fixed identity per thread, so wait through the thread's Seat instead"
@@ -464,7 +464,7 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn reset(&self) {
         self.assert_not_in_action("reset");
-        if let Mode::SeatTable(seated) = &self.shared.mode {
+        if let Mode::Seated(seated) = &self.shared.mode {
             return seated.reset(self);
         }
         loop {
@@ -507,7 +507,7 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn abort(&self) {
         self.assert_not_in_action("abort");
-        if let Mode::SeatTable(seated) = &self.shared.mode {
+        if let Mode::Seated(seated) = &self.shared.mode {
             return seated.abort(self);
         }
         loop {
@@ -573,7 +573,7 @@ impl Barrier {
         match &self.shared.mode {
             _ if state.stage() != Stage::Filling => 0,
             Mode::Anonymous => state.count(),
-            Mode::SeatTable(seated) => seated.n_waiting(),
+            Mode::Seated(seated) => seated.n_waiting(),
         }
     }
 
@@ -591,7 +591,7 @@ impl Barrier {
     pub(crate) fn notify(&self) {
         if self.shared.budget.parks {
             self.shared.parker.notify_all();
-            if let Mode::SeatTable(seated) = &self.shared.mode {
+            if let Mode::Seated(seated) = &self.shared.mode {
                 seated.notify_flag_waiters();
             }
         }

@@ -383,7 +383,7 @@ impl BarrierBuilder {
             Some(gather) => {
                 let usable = topology::usable_cores();
                 let cores = try_collect(parties, parties, self.placement.cores(parties, &usable))?;
-                Mode::SeatTable(Box::new(SeatTable::new(
+                Mode::Seated(Box::new(SeatTable::new(
                     gather,
                     self.action.is_some(),
                     cores,

@@ -24,7 +24,7 @@
 //! | [`Algorithm::Dissemination`] | fixed, pinned threads, one per core; no shared counter |
 //! | [`Algorithm::Auto`] | let lockstep pick by team size and usable cores (see its docs) |
 //!
-//! SeatTable barriers come from [`BarrierBuilder::build_seated`], which hands out one [`Seat`] per
+//! Seated barriers come from [`BarrierBuilder::build_seated`], which hands out one [`Seat`] per
 //! thread; [`Placement`] and [`Seat::pin`] pin each thread to a core of the process's affinity
 //! mask ([`topology`]).
 //!

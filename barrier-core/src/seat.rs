@@ -85,7 +85,7 @@ impl Seat {
     #[must_use]
     pub fn core(&self) -> Option<usize> {
         match self.barrier.mode() {
-            Mode::SeatTable(seated) => seated.cores[self.index],
+            Mode::Seated(seated) => seated.cores[self.index],
             Mode::Anonymous => None,
         }
     }
@@ -162,7 +162,7 @@ impl Seat {
     fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         match self.barrier.mode() {
             Mode::Anonymous => self.barrier.wait_with(timeout),
-            Mode::SeatTable(seated) => self.wait_seated(seated, timeout),
+            Mode::Seated(seated) => self.wait_seated(seated, timeout),
         }
     }
 
@@ -365,7 +365,7 @@ impl Seat {
 impl Drop for Seat {
     fn drop(&mut self) {
         self.barrier.abort();
-        if let Mode::SeatTable(_) = self.barrier.mode() {
+        if let Mode::Seated(_) = self.barrier.mode() {
             // Count this seat out of the failed generation, so a reset can still complete.
             self.acknowledge(self.barrier.load());
         }

@@ -4,37 +4,15 @@
 //! time (a data-parallel phase, whose work the others take over): the leader then skips the
 //! followers that have not started once its own part is done.
 //!
-//! The protocol, its orderings and the races it rules out are written down in the crate's
-//! `README.md` ("The phase hand-off"). In short, a phase is one *release* (the leader to every
-//! follower) and one *gather* (every follower to the leader), not a barrier passed twice:
-//!
-//! ```text
-//! leader (worker 0)                        follower i (1..n)
-//! job := Some(job_ref); phase := p         wait until phase != last seen (= p)
-//! job(0), then meanwhile(), catching a    CAS state[i]: < joined(p) -> joined(p)
-//!   panic                                    // failed: skipped, wait for the next phase
-//! [skippable: CAS state[i]: < joined(p)    read job                  // None: shut down
-//!   -> finished(p) for each follower]      job(i), catching a panic
-//! wait until state[i] == finished(p) for   state[i] := finished(p)
-//!   every i
-//! take the first panic; drop the job
-//! ```
-//!
-//! (`joined(p) = 2p`, `finished(p) = 2p + 1`.) The two compare-and-swaps on `state[i]` decide,
-//! once, whether follower `i` takes part in phase `p`: a follower that loses reads nothing of
-//! the phase, so the leader may end it without waiting.
+//! The protocol (one *release* from the leader to every follower and one *gather* back, not a
+//! barrier passed twice), its orderings and the races it rules out are written once, in the
+//! crate's protocol document (`phase-pool/src/README.md`, part of the crate docs: "Parties
+//! and shared state" to "Races considered").
 //!
 //! A job of up to 104 bytes is moved into the line that carries `phase` (see [`Start`]), so a
 //! follower finds the job's captures where it reads the phase number. A worker leaves its
 //! results in the [`Report`] that shares the line of its `done` word, so the leader's gather
 //! brings the first few along.
-//!
-//! Happens-before edges: the leader's `Release` store of `phase` after writing `job` (and the
-//! job's data) -> a follower's `Acquire` load that sees it; a follower's work, report, panic
-//! record and read of `job` -> its `Release` store of `finished(p)` -> the leader's `Acquire`
-//! load that sees it, after which the leader takes the report, returns (ending the job's
-//! borrow) and may write `job` again. The compare-and-swaps need no ordering of their own:
-//! only their atomicity (one of the two wins) matters.
 
 use std::any::Any;
 use std::cell::Cell;
