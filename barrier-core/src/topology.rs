@@ -31,12 +31,9 @@ pub enum Placement {
     Cores(Vec<usize>),
 }
 
-/// The environment variable that overrides a placement: `compact`, `spread`, `none` or a
-/// comma-separated core list such as `0,2,4,6`.
-pub const PLACEMENT_ENV: &str = "LOCKSTEP_PLACEMENT";
-
 impl Placement {
-    /// Parses the syntax of [`PLACEMENT_ENV`]; `None` for anything else.
+    /// Parses `compact`, `spread`, `none` (any case, surrounding blanks ignored) or a
+    /// comma-separated core list such as `0,2,4,6`; `None` for anything else.
     #[must_use]
     pub fn parse(text: &str) -> Option<Placement> {
         match text.trim().to_ascii_lowercase().as_str() {

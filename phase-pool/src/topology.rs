@@ -4,7 +4,6 @@
 
 use std::env;
 
-pub use barrier_core::topology::PLACEMENT_ENV;
 use barrier_core::{topology, Placement};
 
 use crate::error::BuildError;
@@ -12,6 +11,11 @@ use crate::error::BuildError;
 /// The environment variable that chooses the number of workers when the builder does not: a
 /// positive integer.
 pub const NUM_THREADS_ENV: &str = "LOCKSTEP_NUM_THREADS";
+
+/// The environment variable that chooses the workers' placement when the builder does not:
+/// `compact`, `spread`, `none` or a comma-separated core list such as `0,2,4,6`
+/// ([`Placement::parse`]).
+pub const PLACEMENT_ENV: &str = "LOCKSTEP_PLACEMENT";
 
 /// Parses a placement as [`PLACEMENT_ENV`] spells it; `Ok(None)` for an empty string.
 pub(crate) fn parse_placement(value: &str) -> Result<Option<Placement>, BuildError> {
