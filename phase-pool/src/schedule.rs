@@ -25,10 +25,10 @@ use crate::pool::PhasePool;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Schedule {
-    /// Worker `w` of `n` owns the contiguous block of chunks `w * c / n .. (w + 1) * c / n`
-    /// (balanced to within one chunk) of the `c` chunks: the same block every phase with the
-    /// same `c` and `n`, so a worker keeps touching the memory it touched first (cache and
-    /// NUMA locality). It runs its block in up to 8 pieces from the front; a worker done with
+    /// Worker `w` of `n` owns the contiguous block [`static_block(w, n, c)`](static_block) of
+    /// the `c` chunks (the first `c % n` workers one chunk more): the same block every phase
+    /// with the same `c` and `n`, so a worker keeps touching the memory it touched first
+    /// (cache and NUMA locality). It runs its block in up to 8 pieces from the front; a worker done with
     /// its own block takes the pieces another has not started from the back (libomp's
     /// `static_steal`), so a worker whose core is busy with another program holds up no one.
     /// The cheapest schedule: one compare-and-swap per piece on the owner's own cache line.
