@@ -101,7 +101,7 @@ struct Args {
     plot: Option<PathBuf>,
 
     /// Run a CPU-bound process pinned to CORE during the whole measurement
-    #[arg(long, value_name = "CORE", value_parser = interference::parse_core)]
+    #[arg(long, value_name = "CORE")]
     interference: Option<usize>,
 
     /// CI mode: a smoke run of about 3 s, small sizes and 3 short reps

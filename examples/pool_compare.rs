@@ -120,7 +120,7 @@ struct Args {
     budget_ms: Option<usize>,
 
     /// Run a CPU-bound process pinned to CORE during the whole measurement
-    #[arg(long, value_name = "CORE", value_parser = interference::parse_core)]
+    #[arg(long, value_name = "CORE")]
     interference: Option<usize>,
 
     /// One JSON object per line on stdout instead of the tables

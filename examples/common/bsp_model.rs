@@ -316,6 +316,9 @@ fn h_relation_times(pool: &PhasePool, config: &ProbeConfig, route: Route) -> Vec
         let mut parity = 0;
         let mut times = Vec::with_capacity(hmax + 1);
         for h in 0..=hmax {
+            // A block route's words from sender `s` land at `s * slot..`: at most `slot` of
+            // them per target, so the senders' blocks do not overlap.
+            let slot = h.div_ceil(p);
             if matches!(route, Route::BlockPut | Route::Copy) {
                 for (to, words) in by_target.iter_mut().enumerate() {
                     words.clear();
@@ -351,7 +354,7 @@ fn h_relation_times(pool: &PhasePool, config: &ProbeConfig, route: Route) -> Vec
                 }
                 Route::BlockPut => {
                     for (to, words) in by_target.iter().enumerate() {
-                        dest.put(to, me * words.len(), words);
+                        dest.put(to, me * slot, words);
                     }
                 }
                 Route::Copy => {
@@ -360,7 +363,7 @@ fn h_relation_times(pool: &PhasePool, config: &ProbeConfig, route: Route) -> Vec
                     let other = 1 - parity;
                     for from in 0..p {
                         let buffer = lock(&buffers[other][from * p + me]);
-                        copied[from * buffer.len()..][..buffer.len()].copy_from_slice(&buffer);
+                        copied[from * slot..][..buffer.len()].copy_from_slice(&buffer);
                     }
                     black_box(&mut copied);
                     for to in 0..p {

@@ -89,13 +89,6 @@ pub fn run_child_if_asked() -> Option<ExitCode> {
     Some(ExitCode::SUCCESS)
 }
 
-/// The core given to `--interference`.
-pub fn parse_core(text: &str) -> Result<usize, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| format!("--interference: `{text}` is not a core number"))
-}
-
 /// Starts the child on `core` (if given) for at most `limit`, saying so on standard error; or
 /// exit code 2 with the reason.
 pub fn start_or_exit(

@@ -6,27 +6,6 @@ use std::process::ExitCode;
 
 use lockstep::pool::{BuildError, PhasePool};
 
-/// The options of a hand-parsed command line: `parse` returns `Ok(None)` for `--help`.
-/// Prints the usage and gives exit code 0 for `--help`; prints the error and the usage and gives
-/// exit code 2 for a bad flag.
-pub fn options_or_exit<T>(
-    program: &str,
-    usage: &str,
-    parse: impl FnOnce(std::iter::Skip<std::env::Args>) -> Result<Option<T>, String>,
-) -> Result<T, ExitCode> {
-    match parse(std::env::args().skip(1)) {
-        Ok(Some(options)) => Ok(options),
-        Ok(None) => {
-            println!("{usage}");
-            Err(ExitCode::SUCCESS)
-        }
-        Err(message) => {
-            eprintln!("{program}: {message}\n\n{usage}");
-            Err(ExitCode::from(2))
-        }
-    }
-}
-
 /// [`build_pool`], or exit code 2 with the reason on standard error.
 pub fn pool_or_exit(program: &str, threads: Option<usize>) -> Result<PhasePool, ExitCode> {
     build_pool(threads).map_err(|error| {

@@ -1,4 +1,4 @@
-//! Statistics and flag helpers shared by the measurement examples (`barrier_compare`,
+//! Statistics helpers shared by the measurement examples (`barrier_compare`,
 //! `pool_compare`, `compare`), included by each with `#[path = "common/stats.rs"] mod stats;`.
 #![allow(dead_code, reason = "each example uses a subset of these helpers")]
 
@@ -16,19 +16,6 @@ pub fn median(samples: &[f64]) -> f64 {
     } else {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     }
-}
-
-/// A positive whole number given to `flag`, or a message naming the flag.
-pub fn parse_positive(flag: &str, text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag}: `{text}` is not a positive integer")),
-    }
-}
-
-/// A comma-separated list of positive whole numbers given to `flag`.
-pub fn parse_list(flag: &str, text: &str) -> Result<Vec<usize>, String> {
-    text.split(',').map(|t| parse_positive(flag, t)).collect()
 }
 
 /// `peer / this`, formatted with two decimals, or `-` when the peer was not measured.
