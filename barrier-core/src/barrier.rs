@@ -12,6 +12,7 @@ use crossbeam_utils::CachePadded;
 use crate::action::Action;
 use crate::builder::BarrierBuilder;
 use crate::error::{BrokenBarrierError, BrokenCause};
+use crate::profile::{BarrierProfile, Counters};
 use crate::seated::SeatTable;
 use crate::state::{Stage, State};
 use crate::sync::{spin_loop, Arc, AtomicU64, Ordering};
@@ -63,6 +64,8 @@ struct Shared {
     default_timeout: Option<Duration>,
     budget: Budget,
     mode: Mode,
+    /// The profile's counters, when the barrier keeps one.
+    counters: Option<Box<Counters>>,
 }
 
 /// How threads arrive.
@@ -111,6 +114,7 @@ impl Barrier {
         default_timeout: Option<Duration>,
         budget: Budget,
         mode: Mode,
+        counters: Option<Box<Counters>>,
     ) -> Barrier {
         let shared = Shared {
             state: CachePadded::new(AtomicU64::new(State::INITIAL.bits())),
@@ -120,6 +124,7 @@ impl Barrier {
             default_timeout,
             budget,
             mode,
+            counters,
         };
         Barrier {
             shared: Arc::new(shared),
@@ -207,6 +212,40 @@ impl Barrier {
 
     #[inline]
     pub(crate) fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+        match &self.shared.counters {
+            None => self.wait_central(timeout),
+            Some(counters) => counters.count(self.shared.parties, || self.wait_central(timeout)),
+        }
+    }
+
+    /// Runs `wait` (one wait through a seat), counted in the profile if the barrier keeps one.
+    #[inline]
+    pub(crate) fn profiled(
+        &self,
+        wait: impl FnOnce() -> Result<usize, BrokenBarrierError>,
+    ) -> Result<usize, BrokenBarrierError> {
+        match &self.shared.counters {
+            None => wait(),
+            Some(counters) => counters.count(self.shared.parties, wait),
+        }
+    }
+
+    /// What this barrier's waits did since the last call (take-and-reset): episodes, waits
+    /// that spun, yielded or slept, wake-up delays. Every count is zero, and
+    /// [`enabled`](BarrierProfile::enabled) false, unless the barrier was built with
+    /// [`profile(true)`](BarrierBuilder::profile) or `LOCKSTEP_PROFILE=1`.
+    ///
+    /// See [`BarrierProfile`] for an example.
+    #[must_use]
+    pub fn profile(&self) -> BarrierProfile {
+        self.shared
+            .counters
+            .as_ref()
+            .map_or_else(BarrierProfile::default, |counters| counters.take())
+    }
+
+    #[inline]
+    fn wait_central(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         if let Mode::Seated(_) = self.shared.mode {
             panic!(
                 "Barrier::wait on a barrier built with build_seated(): its algorithm needs a \

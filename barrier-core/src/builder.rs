@@ -8,6 +8,7 @@ use crate::algo::{Dissemination, Gather, Tree};
 use crate::alloc::{out_of_memory, try_collect};
 use crate::barrier::{Barrier, Mode};
 use crate::error::BuildError;
+use crate::profile;
 use crate::seat::Seat;
 use crate::seated::SeatTable;
 use crate::state::MAX_PARTIES;
@@ -127,6 +128,7 @@ pub struct BarrierBuilder {
     algorithm: Algorithm,
     wait_policy: Option<WaitPolicy>,
     placement: Placement,
+    profile: Option<bool>,
 }
 
 impl BarrierBuilder {
@@ -138,6 +140,7 @@ impl BarrierBuilder {
             algorithm: Algorithm::Auto,
             wait_policy: None,
             placement: Placement::Compact,
+            profile: None,
         }
     }
 
@@ -279,6 +282,16 @@ impl BarrierBuilder {
         self
     }
 
+    /// Whether the barrier counts its episodes and how its waits went, for
+    /// [`Barrier::profile`](crate::Barrier::profile). Without this call the environment
+    /// variable [`LOCKSTEP_PROFILE`](crate::PROFILE_ENV) decides, and without that, off. Off,
+    /// a wait costs what it did before (one predictable branch); on, see
+    /// [`BarrierProfile`](crate::BarrierProfile).
+    pub fn profile(mut self, on: bool) -> BarrierBuilder {
+        self.profile = Some(on);
+        self
+    }
+
     /// Builds the barrier.
     ///
     /// # Errors
@@ -289,12 +302,16 @@ impl BarrierBuilder {
     ///   holds an unknown value;
     /// - [`BuildError::NeedsSeats`] for [`Algorithm::Tree`] and [`Algorithm::Dissemination`],
     ///   which need [`build_seated`](BarrierBuilder::build_seated).
+    ///
+    /// - [`BuildError::InvalidProfileEnv`] when profiling was not chosen here and
+    ///   `LOCKSTEP_PROFILE` holds an unknown value.
     pub fn build(self) -> Result<Barrier, BuildError> {
         self.check_parties()?;
         match self.algorithm {
             Algorithm::Central | Algorithm::Auto => {
                 let policy = WaitPolicy::resolve(self.wait_policy)?;
-                Ok(self.finish(policy, Mode::Anonymous))
+                let profile = profile::resolve(self.profile)?;
+                Ok(self.finish(policy, profile, Mode::Anonymous))
             }
             algorithm => Err(BuildError::NeedsSeats { algorithm }),
         }
@@ -371,6 +388,7 @@ impl BarrierBuilder {
             }
         }
         let policy = WaitPolicy::resolve(self.wait_policy)?;
+        let profile = profile::resolve(self.profile)?;
         // Checked above: 1 <= parties <= MAX_PARTIES. From here on every allocation sized by
         // `parties` is fallible (see `alloc.rs`).
         let gather = match algorithm {
@@ -395,7 +413,7 @@ impl BarrierBuilder {
         seats
             .try_reserve_exact(parties)
             .map_err(|_| out_of_memory::<Seat>(parties, Some(parties)))?;
-        let barrier = self.finish(policy, mode);
+        let barrier = self.finish(policy, profile, mode);
         seats.extend((0..parties).map(|index| Seat::new(barrier.clone(), index)));
         Ok((barrier, seats))
     }
@@ -414,14 +432,15 @@ impl BarrierBuilder {
         Ok(())
     }
 
-    fn finish(self, policy: WaitPolicy, mode: Mode) -> Barrier {
+    fn finish(self, policy: WaitPolicy, profile: bool, mode: Mode) -> Barrier {
         let budget = Budget::new(policy, self.parties, topology::usable_core_count());
         if budget.parks {
             // Registers membarrier now, so that notifying is cheap from the first episode on.
             prepare_fences();
         }
         let action = self.action.map(Action::new);
-        Barrier::from_parts(self.parties, action, self.timeout, budget, mode)
+        let counters = profile.then(Box::default);
+        Barrier::from_parts(self.parties, action, self.timeout, budget, mode, counters)
     }
 }
 
@@ -447,6 +466,7 @@ impl fmt::Debug for BarrierBuilder {
             .field("timeout", &self.timeout)
             .field("algorithm", &self.algorithm)
             .field("wait_policy", &self.wait_policy)
+            .field("profile", &self.profile)
             .field("placement", &self.placement)
             .finish()
     }

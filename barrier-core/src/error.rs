@@ -176,6 +176,12 @@ pub enum BuildError {
         /// The value found.
         value: String,
     },
+    /// The environment variable `LOCKSTEP_PROFILE` holds a value other than those listed on
+    /// [`PROFILE_ENV`](crate::PROFILE_ENV).
+    InvalidProfileEnv {
+        /// The value found.
+        value: String,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -208,6 +214,11 @@ impl fmt::Display for BuildError {
             BuildError::InvalidWaitPolicyEnv { value } => write!(
                 f,
                 "LOCKSTEP_WAIT={value:?} is not a wait policy: use spin, park or adaptive"
+            ),
+            BuildError::InvalidProfileEnv { value } => write!(
+                f,
+                "LOCKSTEP_PROFILE={value:?} is not a switch: use 1, true, on or yes to profile, \
+                 0, false, off or no not to"
             ),
         }
     }

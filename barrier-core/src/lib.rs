@@ -14,6 +14,7 @@
 //! | [`BrokenBarrierError`], [`BrokenCause`] | why a `wait` failed |
 //! | [`BuildError`], [`MAX_PARTIES`] | why a barrier could not be built; the most parties it may have |
 //! | [`Signal`] | the barriers' spin-yield-park waiting, for protocols that are not barriers |
+//! | [`BarrierProfile`], [`WaitCounts`], [`thread_wait_counts`] | what waits did: episodes, spins, yields, sleeps, wake-up delays |
 //!
 //! ## Choosing a barrier
 //!
@@ -44,6 +45,7 @@ mod alloc;
 mod barrier;
 mod builder;
 mod error;
+mod profile;
 mod seat;
 mod seated;
 mod state;
@@ -54,10 +56,11 @@ mod wait;
 pub use barrier::Barrier;
 pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN};
 pub use error::{BrokenBarrierError, BrokenCause, BuildError};
+pub use profile::{profile_from_env, BarrierProfile, PROFILE_ENV};
 pub use seat::Seat;
 pub use state::MAX_PARTIES;
 pub use topology::Placement;
-pub use wait::{Signal, WaitPolicy, WAIT_POLICY_ENV};
+pub use wait::{thread_wait_counts, Signal, WaitCounts, WaitPolicy, WaitStage, WAIT_POLICY_ENV};
 
 /// `Barrier` is shared across threads.
 const _: () = {

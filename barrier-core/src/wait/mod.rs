@@ -7,6 +7,7 @@ mod history;
 mod parker;
 mod policy;
 mod signal;
+mod tally;
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ pub(crate) use parker::{Parker, TimedOut};
 pub(crate) use policy::{Budget, SpinLimit};
 pub use policy::{WaitPolicy, WAIT_POLICY_ENV};
 pub use signal::Signal;
+pub use tally::{thread_wait_counts, WaitCounts, WaitStage};
 
 use crate::sync::{spin_loop, yield_now};
 
@@ -60,9 +62,32 @@ fn wait_in_stages<T>(
     parker: &Parker,
     budget: Budget,
     deadline: Option<Instant>,
+    poll: impl FnMut() -> Option<T>,
+    adapts: bool,
+    started: &mut Option<Instant>,
+) -> Result<T, TimedOut> {
+    let mut stages = Stages::default();
+    let outcome = run_stages(parker, budget, deadline, poll, adapts, started, &mut stages);
+    tally::record_stages(stages.spins, stages.yields, stages.parks);
+    outcome
+}
+
+/// What one wait did, counted for [`tally`].
+#[derive(Default)]
+struct Stages {
+    spins: u64,
+    yields: u64,
+    parks: u64,
+}
+
+fn run_stages<T>(
+    parker: &Parker,
+    budget: Budget,
+    deadline: Option<Instant>,
     mut poll: impl FnMut() -> Option<T>,
     adapts: bool,
     started: &mut Option<Instant>,
+    stages: &mut Stages,
 ) -> Result<T, TimedOut> {
     loop {
         let (max_spins, spin_time) = match budget.spin {
@@ -75,6 +100,7 @@ fn wait_in_stages<T>(
         let mut spin_end = None;
         for spin in 0..max_spins {
             if let Some(ready) = poll() {
+                stages.spins += u64::from(spin);
                 return Ok(ready);
             }
             if spin % CLOCK_CHECK_INTERVAL == CLOCK_CHECK_INTERVAL - 1
@@ -83,17 +109,23 @@ fn wait_in_stages<T>(
                 let now = Instant::now();
                 started.get_or_insert(now);
                 if deadline.is_some_and(|deadline| now >= deadline) {
+                    stages.spins += u64::from(spin);
                     return Err(TimedOut);
                 }
                 let end =
                     spin_end.get_or_insert_with(|| spin_time.and_then(|t| now.checked_add(t)));
                 if end.is_some_and(|end| now >= end) {
+                    stages.spins += u64::from(spin);
                     break;
                 }
             }
             // No yield in here: with another process runnable on this core, a yield hands it
             // a whole time slice (milliseconds), while the thread we wait for runs elsewhere.
             spin_loop();
+        }
+        // A timed stage ends by the break (counted there); a counted one runs to its end.
+        if spin_time.is_none() {
+            stages.spins += u64::from(max_spins);
         }
         for _ in 0..budget.yields {
             if let Some(ready) = poll() {
@@ -103,9 +135,12 @@ fn wait_in_stages<T>(
                 return Err(TimedOut);
             }
             yield_now();
+            stages.yields += 1;
         }
         if budget.parks {
-            return parker.park(deadline, poll);
+            let (outcome, sleeps) = parker.park(deadline, poll);
+            stages.parks += sleeps;
+            return outcome;
         }
     }
 }

@@ -30,7 +30,8 @@ use std::time::Instant;
 
 use super::fence;
 use super::futex::Futex;
-use crate::sync::{AtomicUsize, Ordering};
+use super::tally;
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// A waiter's deadline passed before its condition held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,16 +44,21 @@ pub(crate) struct Parker {
     sleepers: AtomicUsize,
     /// Its word is the epoch: bumped by every notify that finds sleepers.
     epoch: Futex,
+    /// When the last notify that found sleepers was made ([`clock::now_ns`]), so that a woken
+    /// thread can count how late it runs ([`tally`]).
+    woken_at: AtomicU64,
 }
 
 impl Parker {
-    /// Sleeps until `poll` returns `Some`, or until `deadline`.
+    /// Sleeps until `poll` returns `Some`, or until `deadline`. Returns how many times it slept
+    /// with the outcome.
     #[cold]
     pub(crate) fn park<T>(
         &self,
         deadline: Option<Instant>,
         mut poll: impl FnMut() -> Option<T>,
-    ) -> Result<T, TimedOut> {
+    ) -> (Result<T, TimedOut>, u64) {
+        let mut sleeps = 0;
         // Relaxed: ordered against the notifier's `sleepers` read by fence F1 below.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
         // F1: pairs with F2 in `notify_all` (see the module docs).
@@ -77,10 +83,17 @@ impl Parker {
                 }
             };
             self.epoch.wait(epoch, timeout);
+            sleeps += 1;
+            // Relaxed (both): the epoch is only compared; a wake-up is counted when the epoch
+            // moved during the sleep, with the time of the notify that moved it (written
+            // before the bump; a later notify's time at worst, which makes the delay shorter).
+            if self.epoch.word().load(Ordering::Relaxed) != epoch {
+                clock::record_wakeup_since(self.woken_at.load(Ordering::Relaxed));
+            }
         };
         // Relaxed: only read to decide whether to notify; a stale non-zero costs one wake call.
         self.sleepers.fetch_sub(1, Ordering::Relaxed);
-        outcome
+        (outcome, sleeps)
     }
 
     /// Wakes every parked thread so it re-polls. Call after every state change a waiter may be
@@ -97,9 +110,44 @@ impl Parker {
 
     #[cold]
     fn wake_sleepers(&self) {
+        // Relaxed: read by the woken threads after the epoch moved, for their profile only.
+        self.woken_at.store(clock::now_ns(), Ordering::Relaxed);
         // Release: a waiter that reads the bumped epoch sees the state change made before
         // this notify.
         self.epoch.word().fetch_add(1, Ordering::Release);
         self.epoch.wake_all();
+    }
+}
+
+/// Nanoseconds on a process-wide monotonic clock, for wake-up delays measured across threads.
+mod clock {
+    use std::time::Duration;
+
+    use super::tally;
+
+    /// Nanoseconds since the first call in this process (at least 1, so 0 means "never").
+    #[cfg(not(lockstep_loom))]
+    pub(super) fn now_ns() -> u64 {
+        use std::sync::OnceLock;
+        use std::time::Instant;
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        let origin = *ORIGIN.get_or_init(Instant::now);
+        u64::try_from(origin.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// Under loom, whose models have no clock: never.
+    #[cfg(lockstep_loom)]
+    pub(super) fn now_ns() -> u64 {
+        0
+    }
+
+    /// Counts a wake-up whose notify was made at `notified_ns` (0: unknown, not counted).
+    pub(super) fn record_wakeup_since(notified_ns: u64) {
+        if notified_ns != 0 {
+            let latency = now_ns().saturating_sub(notified_ns);
+            tally::record_wakeup(Duration::from_nanos(latency));
+        }
     }
 }
