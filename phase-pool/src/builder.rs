@@ -1,11 +1,13 @@
 //! Configuring and building a [`PhasePool`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use barrier_core::{Algorithm, Barrier, Placement, WaitPolicy};
 
 use crate::error::BuildError;
 use crate::pool::PhasePool;
+use crate::profile::Recorder;
 use crate::raw::handoff::handoff;
 use crate::schedule::Schedule;
 use crate::spmd::Collectives;
@@ -54,6 +56,7 @@ pub struct PhasePoolBuilder {
     threads: Option<usize>,
     placement: Option<Placement>,
     wait_policy: Option<WaitPolicy>,
+    profile: Option<bool>,
     barrier_algorithm: Algorithm,
     schedule: Schedule,
     thread_name: Option<ThreadName>,
@@ -67,6 +70,7 @@ impl PhasePoolBuilder {
             threads: None,
             placement: None,
             wait_policy: None,
+            profile: None,
             barrier_algorithm: Algorithm::Auto,
             schedule: Schedule::default(),
             thread_name: None,
@@ -157,6 +161,27 @@ impl PhasePoolBuilder {
     /// ```
     pub fn wait_policy(mut self, policy: WaitPolicy) -> PhasePoolBuilder {
         self.wait_policy = Some(policy);
+        self
+    }
+
+    /// Whether the pool records a profile of its phases, for
+    /// [`PhasePool::profile`](crate::PhasePool::profile). Without this call the environment
+    /// variable `LOCKSTEP_PROFILE` ([`PROFILE_ENV`](barrier_core::PROFILE_ENV): `1` to
+    /// profile, `0` not to) decides, and without that, off. Off, a phase costs what it did
+    /// before; on, see the [`profile`](crate::profile) module.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::PhasePool;
+    ///
+    /// let pool = PhasePool::builder().threads(2).profile(true).build()?;
+    /// pool.for_each_index(100, |_| {});
+    /// assert_eq!(pool.profile().phases().len(), 1);
+    /// # Ok::<(), phase_pool::BuildError>(())
+    /// ```
+    pub fn profile(mut self, on: bool) -> PhasePoolBuilder {
+        self.profile = Some(on);
         self
     }
 
@@ -299,11 +324,24 @@ impl PhasePoolBuilder {
             Some(policy) => policy,
             None => WaitPolicy::from_env()?.unwrap_or_default(),
         };
+        let profile = match self.profile {
+            Some(on) => on,
+            None => barrier_core::profile_from_env()
+                .map_err(|error| match error {
+                    barrier_core::BuildError::InvalidProfileEnv { value } => {
+                        BuildError::InvalidProfileEnv { value }
+                    }
+                    other => BuildError::Barrier(other),
+                })?
+                .unwrap_or(false),
+        };
         // Seated: worker `i` always waits through seat `i`, so any algorithm works (`Auto`
         // picks central for small teams, a tree or dissemination for larger ones).
         let (barrier, seats) = Barrier::builder(threads)
             .algorithm(self.barrier_algorithm)
             .wait_policy(policy)
+            // The pool's own profile times its collectives.
+            .profile(false)
             .build_seated()?;
         let cores = placement.assign(threads, &topology::usable_cores());
         if self.pin_caller {
@@ -326,7 +364,8 @@ impl PhasePoolBuilder {
             })
             .collect();
 
-        let (leader, followers) = handoff(threads, policy);
+        let recorder = profile.then(|| Arc::new(Recorder::new(threads)));
+        let (leader, followers) = handoff(threads, policy, recorder.clone());
         let mut workers = Vec::with_capacity(followers.len());
         for ((follower, name), index) in followers.into_iter().zip(names).zip(1..) {
             let mut builder = thread::Builder::new().name(name);
@@ -361,6 +400,7 @@ impl PhasePoolBuilder {
             leader,
             Collectives::new(barrier, seats),
             workers,
+            recorder,
             self.schedule,
             policy,
             cores,
@@ -374,6 +414,7 @@ impl fmt::Debug for PhasePoolBuilder {
             .field("threads", &self.threads)
             .field("placement", &self.placement)
             .field("wait_policy", &self.wait_policy)
+            .field("profile", &self.profile)
             .field("barrier_algorithm", &self.barrier_algorithm)
             .field("schedule", &self.schedule)
             .field("thread_name", &self.thread_name.as_ref().map(|_| ".."))

@@ -35,6 +35,12 @@ pub enum BuildError {
         /// The value found.
         value: String,
     },
+    /// [`PROFILE_ENV`](barrier_core::PROFILE_ENV) (`LOCKSTEP_PROFILE`) holds something other
+    /// than `1`, `true`, `on`, `yes`, `0`, `false`, `off` or `no`.
+    InvalidProfileEnv {
+        /// The value found.
+        value: String,
+    },
     /// The team's barriers could not be built (for instance `LOCKSTEP_WAIT` holds an unknown
     /// wait policy, or the team is larger than a barrier supports).
     Barrier(barrier_core::BuildError),
@@ -67,6 +73,11 @@ impl fmt::Display for BuildError {
                 f,
                 "{PLACEMENT_ENV}={value:?} is not a placement: use compact, spread, none or a \
                  comma-separated list of core ids"
+            ),
+            BuildError::InvalidProfileEnv { value } => write!(
+                f,
+                "LOCKSTEP_PROFILE={value:?} is not a switch: use 1, true, on or yes to profile, \
+                 0, false, off or no not to"
             ),
             BuildError::Barrier(error) => write!(f, "cannot build the pool's barrier: {error}"),
             BuildError::Spawn {

@@ -7,6 +7,7 @@ use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
 use crate::claims::Claims;
+use crate::profile::{Profile, Recorder};
 use crate::raw::handoff::{drop_payload, Aborted, Gather, Leader, Panic};
 use crate::raw::report::{Report, Reporter};
 use crate::schedule::{Schedule, Scheduled};
@@ -61,6 +62,9 @@ pub struct PhasePool {
     /// worker `i` waits through seat `i`) and its exchange; see `raw/exchange.rs`.
     collectives: Collectives,
     workers: Vec<JoinHandle<()>>,
+    /// Where the phases are recorded, when the pool keeps a profile (shared with the workers'
+    /// ends of the hand-off).
+    recorder: Option<std::sync::Arc<Recorder>>,
     schedule: Schedule,
     policy: WaitPolicy,
     cores: Vec<Option<usize>>,
@@ -90,6 +94,7 @@ impl PhasePool {
         leader: Leader,
         collectives: Collectives,
         workers: Vec<JoinHandle<()>>,
+        recorder: Option<std::sync::Arc<Recorder>>,
         schedule: Schedule,
         policy: WaitPolicy,
         cores: Vec<Option<usize>>,
@@ -100,6 +105,7 @@ impl PhasePool {
             claims: Claims::new(threads),
             collectives,
             workers,
+            recorder,
             schedule,
             policy,
             cores,
@@ -115,6 +121,11 @@ impl PhasePool {
     pub(crate) fn claims(&self) -> &Claims {
         self.leader.check_not_in_phase();
         &self.claims
+    }
+
+    /// Where the phases are recorded, when the pool keeps a profile.
+    pub(crate) fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_deref()
     }
 
     /// What SPMD runs keep between runs.
@@ -146,6 +157,52 @@ impl PhasePool {
     #[must_use]
     pub fn cores(&self) -> &[Option<usize>] {
         &self.cores
+    }
+
+    /// What the pool recorded since the last call (take-and-reset): one
+    /// [`PhaseProfile`](crate::profile::PhaseProfile) per phase with each worker's start, busy
+    /// time and waits, and the supersteps of SPMD runs. Print it for a table, or see
+    /// [`Profile`] for its summaries and exports.
+    ///
+    /// A pool built without [`profile(true)`](crate::PhasePoolBuilder::profile) (and without
+    /// `LOCKSTEP_PROFILE=1`) records nothing: the profile is empty and
+    /// [`is_enabled`](Profile::is_enabled) false.
+    ///
+    /// # Panics
+    ///
+    /// If called during a phase of this pool (from user code running in one).
+    #[must_use]
+    pub fn profile(&self) -> Profile {
+        self.leader.check_not_in_phase();
+        match &self.recorder {
+            Some(recorder) => recorder.take(),
+            None => Profile::disabled(self.num_threads()),
+        }
+    }
+
+    /// Labels the phases issued from now on in the profile (`None`: no label), so that the
+    /// phases of a time step can be told apart, e.g. a stencil's two half steps:
+    ///
+    /// ```
+    /// use phase_pool::PhasePool;
+    ///
+    /// let pool = PhasePool::builder().threads(2).profile(true).build()?;
+    /// for _ in 0..3 {
+    ///     pool.set_label(Some("E field"));
+    ///     pool.for_each_index(64, |_| {});
+    ///     pool.set_label(Some("H field"));
+    ///     pool.for_each_index(64, |_| {});
+    /// }
+    /// let labels: Vec<_> = pool.profile().summaries_by_label().into_iter().map(|(l, s)| (l, s.phases)).collect();
+    /// assert_eq!(labels, [(Some("E field"), 3), (Some("H field"), 3)]);
+    /// # Ok::<(), phase_pool::BuildError>(())
+    /// ```
+    ///
+    /// Does nothing on a pool that keeps no profile.
+    pub fn set_label(&self, label: Option<&'static str>) {
+        if let Some(recorder) = &self.recorder {
+            recorder.set_label(label);
+        }
     }
 
     /// This pool with another schedule for the data-parallel calls made through the result.
@@ -344,6 +401,7 @@ impl fmt::Debug for PhasePool {
             .field("schedule", &self.schedule)
             .field("wait_policy", &self.policy)
             .field("cores", &self.cores)
+            .field("profile", &self.recorder.is_some())
             .finish()
     }
 }

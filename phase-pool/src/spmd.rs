@@ -15,6 +15,7 @@ use barrier_core::{Barrier, Seat};
 use crate::coarray::{Coarray, Registration, Registry};
 
 use crate::pool::PhasePool;
+use crate::profile::Recorder;
 use crate::raw::exchange::{Broken, Exchange, Port, Round};
 use crate::raw::handoff::{Aborted, Gather};
 use crate::raw::report::{Report, Reporter};
@@ -172,10 +173,18 @@ pub struct Ctx<'a, M = ()> {
     coarrays: Registry,
     /// When this worker started the run, for `time`.
     started: Instant,
+    /// Where this worker's collectives are timed, when the pool keeps a profile.
+    recorder: Option<&'a Recorder>,
 }
 
 impl<'a, M> Ctx<'a, M> {
-    fn new(index: usize, threads: usize, port: Port<'a, Entry>, mail: &'a Mail<M>) -> Self {
+    fn new(
+        index: usize,
+        threads: usize,
+        port: Port<'a, Entry>,
+        mail: &'a Mail<M>,
+        recorder: Option<&'a Recorder>,
+    ) -> Self {
         Ctx {
             index,
             threads,
@@ -187,7 +196,22 @@ impl<'a, M> Ctx<'a, M> {
             syncs: 0,
             coarrays: Registry::default(),
             started: Instant::now(),
+            recorder,
         }
+    }
+
+    /// Passes a collective with this worker's entry made by `entry` (see
+    /// [`Port::exchange_with`]), timed in the profile when the pool keeps one.
+    fn exchange(
+        &mut self,
+        entry: impl FnOnce(Option<Entry>) -> Entry,
+    ) -> Result<Round<'_, Entry>, Broken> {
+        let arrived = self.recorder.map(Recorder::mark);
+        let round = self.port.exchange_with(entry);
+        if let (Some(recorder), Some(arrived)) = (self.recorder, arrived) {
+            recorder.sync(self.index, &arrived);
+        }
+        round
     }
 
     /// This worker's index in `0..num_threads()`; the calling thread is worker 0.
@@ -222,14 +246,15 @@ impl<'a, M> Ctx<'a, M> {
         sent: bool,
         value: impl FnOnce(Option<Value>) -> Option<Value>,
     ) -> Round<'_, Entry> {
-        let made = self.port.exchange_with(|old| Entry {
+        let me = self.index;
+        let made = self.exchange(|old| Entry {
             op,
             value: value(old.and_then(|entry| entry.value)),
             sent,
         });
         match made {
             Ok(round) => {
-                check_same_op(&round, self.index, op);
+                check_same_op(&round, me, op);
                 round
             }
             // Not a new panic: the real one resumes in the caller of `run`.
@@ -507,12 +532,13 @@ impl<'a, M> Ctx<'a, M> {
     /// The closing round: catches a worker that returns while others are still in a collective.
     fn finish(mut self) {
         // A broken round means another worker panicked; its panic is the one reported.
-        if let Ok(round) = self.port.exchange_with(|_| Entry {
+        let me = self.index;
+        if let Ok(round) = self.exchange(|_| Entry {
             op: Op::End,
             value: None,
             sent: false,
         }) {
-            check_same_op(&round, self.index, Op::End);
+            check_same_op(&round, me, Op::End);
         }
     }
 }
@@ -640,11 +666,12 @@ impl PhasePool {
         // this call (and, through this phase's publication, before the ports taken below).
         unsafe { exchange.begin() };
         let mail = Mail::<M>::new(n);
+        let recorder = self.recorder();
         let run_worker = |index| {
             let guard = AbortRunOnUnwind(exchange);
             // SAFETY: as for `begin` above; this run numbers its ports `run`.
             let port = unsafe { exchange.port(index, run) };
-            let mut ctx = Ctx::new(index, n, port, &mail);
+            let mut ctx = Ctx::new(index, n, port, &mail, recorder);
             let result = f(&mut ctx);
             ctx.finish();
             std::mem::forget(guard);

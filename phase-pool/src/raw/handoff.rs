@@ -24,6 +24,7 @@ use std::sync::PoisonError;
 use barrier_core::{Signal, WaitPolicy};
 use crossbeam_utils::CachePadded;
 
+use crate::profile::{PhaseKind, Recorder};
 use crate::raw::report::Report;
 use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, UnsafeCell};
 
@@ -240,8 +241,13 @@ impl HandoffLines {
 }
 
 /// Creates the hand-off of a team of `threads` workers, waiting as `policy` says: the leader's
-/// end and one [`Follower`] for each of the workers `1..threads`.
-pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follower>) {
+/// end and one [`Follower`] for each of the workers `1..threads`. With a `recorder`, every
+/// worker records its part of each phase there.
+pub(crate) fn handoff(
+    threads: usize,
+    policy: WaitPolicy,
+    recorder: Option<std::sync::Arc<Recorder>>,
+) -> (Leader, Vec<Follower>) {
     let shared = Arc::new(HandoffLines {
         start: CachePadded::new(Start {
             phase: AtomicU64::new(0),
@@ -267,6 +273,7 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
         .map(|index| Follower {
             shared: Arc::clone(&shared),
             index,
+            recorder: recorder.clone(),
         })
         .collect();
     (
@@ -274,6 +281,7 @@ pub(crate) fn handoff(threads: usize, policy: WaitPolicy) -> (Leader, Vec<Follow
             shared,
             in_phase: Cell::new(false),
             skipped: (0..threads).map(|_| Cell::new(false)).collect(),
+            recorder,
         },
         followers,
     )
@@ -287,6 +295,8 @@ pub(crate) struct Leader {
     in_phase: Cell<bool>,
     /// `skipped[i]`: whether follower `i` did not take part in the last phase.
     skipped: Box<[Cell<bool>]>,
+    /// Where the phases are recorded, when the pool keeps a profile.
+    recorder: Option<std::sync::Arc<Recorder>>,
 }
 
 impl Leader {
@@ -427,6 +437,8 @@ impl<'a> InPhase<'a> {
         } else {
             on_stack.insert(job)
         };
+        let recorder = self.leader.recorder.as_deref();
+        let published = recorder.map(Recorder::now);
         let phase = self.leader.publish(Some(JobRef::new(job)));
         let report = &shared.done[0].report;
         let own_part = catch_unwind(AssertUnwindSafe(|| job(0, report)))
@@ -434,8 +446,19 @@ impl<'a> InPhase<'a> {
         if let Err(panic) = own_part {
             shared.record(panic);
         }
+        let own_end = recorder.map(Recorder::mark);
         self.leader.gather(phase, gather);
         core::mem::forget(guard);
+        if let (Some(recorder), Some(published), Some(own_end)) = (recorder, published, own_end) {
+            let gathered = recorder.mark();
+            let waited = gathered.counts.since(own_end.counts);
+            recorder.job(0, phase, published, own_end.at, waited);
+            let kind = match gather {
+                Gather::Everyone => PhaseKind::Run,
+                Gather::Started => PhaseKind::DataParallel,
+            };
+            recorder.phase(phase, kind, published);
+        }
         // The gather orders every follower's `record` before this.
         let panic = shared.take_panic();
         let job = match (inline, on_stack) {
@@ -481,6 +504,8 @@ pub(crate) fn drop_payload(panic: Panic) {
 pub(crate) struct Follower {
     shared: Arc<HandoffLines>,
     index: usize,
+    /// Where this worker records its part of each phase, when the pool keeps a profile.
+    recorder: Option<std::sync::Arc<Recorder>>,
 }
 
 impl Follower {
@@ -490,6 +515,9 @@ impl Follower {
         let Done { state, report } = &*self.shared.done[self.index];
         let mut seen = 0;
         let mut turn = Turn::start();
+        let recorder = self.recorder.as_deref();
+        // The end of this worker's last part, for what its wait for the next one did.
+        let mut last_end = recorder.map(Recorder::mark);
         loop {
             // Acquire: pairs with the leader's Release store in `publish`.
             seen = self.shared.started.wait_until(|| {
@@ -512,6 +540,7 @@ impl Follower {
             let Some(job) = start.job.with(|slot| unsafe { *slot }) else {
                 return;
             };
+            let started = recorder.map(Recorder::mark);
             // SAFETY: the leader keeps the job's borrow alive until its gather sees our `done`,
             // which we store after this call.
             let outcome = catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -519,6 +548,13 @@ impl Follower {
             }));
             if let Err(panic) = outcome {
                 self.shared.record(panic);
+            }
+            // Recorded before `done`: the leader reads the logs only between phases.
+            if let (Some(recorder), Some(started), Some(last)) = (recorder, started, last_end) {
+                let end = recorder.mark();
+                let waited = started.counts.since(last.counts);
+                recorder.job(self.index, seen, started.at, end.at, waited);
+                last_end = Some(end);
             }
             // Release: our work, report, panic record and read of `job` happen before the
             // leader's Acquire load that sees this value.

@@ -1,0 +1,2 @@
+//! placeholder
+pub use std::fmt::Error as PlotError;
