@@ -76,4 +76,30 @@ fn environment_overrides_defaults_and_the_builder_overrides_it() {
     assert!(matches!(error, BuildError::Barrier(_)), "{error:?}");
     assert!(std::error::Error::source(&error).is_some());
     std::env::remove_var(barrier_core::WAIT_POLICY_ENV);
+
+    std::env::set_var(barrier_core::PROFILE_ENV, "1");
+    let pool = PhasePool::builder().threads(2).build().unwrap();
+    pool.for_each_index(4, |_| {});
+    assert_eq!(
+        pool.profile().phases().len(),
+        1,
+        "LOCKSTEP_PROFILE=1 profiles"
+    );
+    let off = PhasePool::builder()
+        .threads(2)
+        .profile(false)
+        .build()
+        .unwrap();
+    assert!(!off.profile().is_enabled(), "the builder's choice wins");
+    std::env::set_var(barrier_core::PROFILE_ENV, "maybe");
+    let error = PhasePool::builder().threads(2).build().unwrap_err();
+    assert_eq!(
+        error,
+        BuildError::InvalidProfileEnv {
+            value: "maybe".into()
+        }
+    );
+    assert!(error.to_string().contains("LOCKSTEP_PROFILE"), "{error}");
+    std::env::remove_var(barrier_core::PROFILE_ENV);
+    assert!(!PhasePool::new(1).profile().is_enabled(), "off by default");
 }
