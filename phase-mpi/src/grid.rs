@@ -10,7 +10,7 @@ use mpi::topology::Process;
 use mpi::traits::{Communicator, Destination, Source};
 use mpi::Tag;
 use phase_pool::kernels::max_residual;
-use phase_pool::{first_touch, PhasePool, Schedule};
+use phase_pool::{first_touch, PhasePool, Profile, Schedule};
 
 use crate::cluster::{to_rank, Cluster, ReduceOp};
 use crate::error::GridError;
@@ -40,7 +40,50 @@ pub struct StepTimes {
     pub reduce: Duration,
 }
 
+/// Sets the pool's phase label back to `.1` when dropped.
+struct RestoreLabel<'a>(&'a PhasePool, Option<&'static str>);
+
+impl Drop for RestoreLabel<'_> {
+    fn drop(&mut self) {
+        self.0.set_label(self.1);
+    }
+}
+
+/// The labels of a step's parts in a pool's profile: serial sections for the MPI parts, phase
+/// labels for the sweeps.
+const HALO_POST: &str = "halo post";
+const HALO_WAIT: &str = "halo wait";
+const INTERIOR: &str = "interior sweep";
+const BOUNDARY: &str = "boundary rows";
+const ALL_REDUCE: &str = "all-reduce";
+
 impl StepTimes {
+    /// The step times in `profile`, the profile of the pool the steps ran on (built with
+    /// `profile(true)` or `LOCKSTEP_PROFILE=1`): a step shows there as serial sections
+    /// `halo post`, `halo wait` and `all-reduce` on the calling thread, and phases labelled
+    /// `interior sweep` and `boundary rows`, with each worker's part and waits. Needs no
+    /// [`DistGrid::time_steps`]; counts the steps by their `all-reduce`.
+    ///
+    /// The pool's profile tells more than these sums: which worker was slow in a sweep, and how
+    /// much of a step the team spent idle in MPI (the serial sections).
+    #[must_use]
+    pub fn from_profile(profile: &Profile) -> StepTimes {
+        let mut times = StepTimes::default();
+        for phase in profile.phases() {
+            match phase.label {
+                Some(HALO_POST | HALO_WAIT) => times.exchange += phase.wall,
+                Some(INTERIOR) => times.interior += phase.wall,
+                Some(BOUNDARY) => times.boundary += phase.wall,
+                Some(ALL_REDUCE) => {
+                    times.reduce += phase.wall;
+                    times.steps += 1;
+                }
+                _ => {}
+            }
+        }
+        times
+    }
+
     /// Everything: exchange, interior, boundary and reduction.
     #[must_use]
     pub fn total(&self) -> Duration {
@@ -246,6 +289,9 @@ impl DistGrid {
             (self.rank + 1 < self.ranks).then(|| world.process_at_rank(to_rank(self.rank + 1)));
         let statics = pool.with_schedule(Schedule::Static);
         let timing = self.timing;
+        // A profiled pool shows the step's parts as labelled phases and serial sections; the
+        // caller's label comes back when the step ends, also by a panic.
+        let restore = RestoreLabel(pool, pool.label());
 
         // Local row 0 is the top halo, rows 1..=owned are this rank's, row owned + 1 is the
         // bottom halo.
@@ -257,15 +303,17 @@ impl DistGrid {
         let interior = request::scope(|scope| {
             let posted = clock(timing);
             let mut requests: Vec<Request<'_, [f64], _>> = Vec::with_capacity(4);
-            if let Some(up) = &up {
-                requests.push(up.immediate_receive_into_with_tag(scope, top, TAG_DOWN));
-                requests.push(up.immediate_send_with_tag(scope, &mine[..cols], TAG_UP));
-            }
-            if let Some(down) = &down {
-                requests.push(down.immediate_receive_into_with_tag(scope, bottom, TAG_UP));
-                let last = &mine[(owned - 1) * cols..];
-                requests.push(down.immediate_send_with_tag(scope, last, TAG_DOWN));
-            }
+            pool.serial(HALO_POST, || {
+                if let Some(up) = &up {
+                    requests.push(up.immediate_receive_into_with_tag(scope, top, TAG_DOWN));
+                    requests.push(up.immediate_send_with_tag(scope, &mine[..cols], TAG_UP));
+                }
+                if let Some(down) = &down {
+                    requests.push(down.immediate_receive_into_with_tag(scope, bottom, TAG_UP));
+                    let last = &mine[(owned - 1) * cols..];
+                    requests.push(down.immediate_send_with_tag(scope, last, TAG_DOWN));
+                }
+            });
             exchange += since(posted);
 
             // The interior: local rows 2..owned, rows 1..owned - 1 of `mine`. They read owned
@@ -273,6 +321,7 @@ impl DistGrid {
             // A panic is held until the messages have completed (MPI still owns the buffers),
             // then resumed.
             let started = clock(timing);
+            pool.set_label(Some(INTERIOR));
             let interior = panic::catch_unwind(AssertUnwindSafe(|| {
                 if owned >= 3 {
                     statics.map_reduce_chunks_mut(
@@ -289,9 +338,11 @@ impl DistGrid {
             interior_time = since(started);
 
             let waited = clock(timing);
-            for request in requests {
-                request.wait();
-            }
+            pool.serial(HALO_WAIT, || {
+                for request in requests {
+                    request.wait();
+                }
+            });
             exchange += since(waited);
             interior
         })
@@ -305,6 +356,7 @@ impl DistGrid {
         if owned >= 2 {
             edge_rows.push((owned, &mut tail[(owned - 2) * cols..(owned - 1) * cols]));
         }
+        pool.set_label(Some(BOUNDARY));
         let edges = statics.map_reduce_chunks_mut(
             &mut edge_rows,
             1,
@@ -316,10 +368,13 @@ impl DistGrid {
             max_residual,
         );
         let boundary_time = since(started);
+        pool.set_label(restore.1);
 
         std::mem::swap(&mut self.current, &mut self.next);
         let started = clock(timing);
-        let residual = cluster.all_reduce(max_residual(interior, edges), ReduceOp::Max);
+        let residual = pool.serial(ALL_REDUCE, || {
+            cluster.all_reduce(max_residual(interior, edges), ReduceOp::Max)
+        });
         let reduce_time = since(started);
 
         if !timing {

@@ -11,7 +11,8 @@ use std::process;
 use std::thread;
 use std::time::Duration;
 
-use phase_mpi::{Cluster, DistGrid, GridError, ReduceOp};
+use phase_mpi::{Cluster, DistGrid, GridError, ReduceOp, StepTimes};
+use phase_pool::profile::PhaseKind;
 use phase_pool::{kernels, PhasePool};
 
 /// How long the whole binary may take before the watchdog aborts it (a hang, not slowness:
@@ -51,6 +52,10 @@ fn main() {
         }
         collectives(&cluster, &pool);
         say(&format!("ok: collectives over {threads} workers per rank"));
+        profiled_steps(&cluster, threads);
+        say(&format!(
+            "ok: a profiled pool, {threads} threads per rank: same results, step parts in the profile"
+        ));
     }
     too_many_ranks(&cluster);
     say("ok: more ranks than rows is an error");
@@ -106,6 +111,43 @@ fn equals_serial(cluster: &Cluster, pool: &PhasePool, n: usize) {
     grid.time_steps(false);
     let _ = grid.step_max(cluster, pool, kernels::jacobi_row);
     assert_eq!(grid.times(), times, "an untimed step reads no clock");
+}
+
+/// On a profiled pool the steps give the same results (bitwise), and the profile shows each
+/// step's parts: the MPI ones as serial sections, the sweeps as labelled phases.
+fn profiled_steps(cluster: &Cluster, threads: usize) {
+    let pool = PhasePool::builder()
+        .threads(threads)
+        .profile(true)
+        .build()
+        .expect("a profiled pool");
+    pool.set_label(Some("caller's"));
+    equals_serial(cluster, &pool, 33);
+    assert_eq!(
+        pool.label(),
+        Some("caller's"),
+        "a step restores the caller's label"
+    );
+    let profile = pool.profile();
+    // `equals_serial` steps STEPS timed steps and one untimed.
+    let times = StepTimes::from_profile(&profile);
+    assert_eq!(times.steps, STEPS as u64 + 1);
+    assert!(times.total() > Duration::ZERO);
+    for label in ["halo post", "halo wait", "all-reduce"] {
+        let section = profile
+            .phases()
+            .iter()
+            .find(|phase| phase.label == Some(label))
+            .unwrap_or_else(|| panic!("no {label} section in {profile}"));
+        assert_eq!(section.kind, PhaseKind::Serial);
+        assert!(section.workers[0].ran && section.workers[1..].iter().all(|w| !w.ran));
+    }
+    for label in ["interior sweep", "boundary rows"] {
+        assert!(profile
+            .phases()
+            .iter()
+            .any(|phase| phase.label == Some(label) && phase.kind == PhaseKind::DataParallel));
+    }
 }
 
 /// Node-local fold, then one MPI collective, seen by every worker of every rank.

@@ -67,7 +67,7 @@ impl Scheduled<'_> {
         }
         if workers == 1 || units == 1 {
             // One worker would do all of it: no phase needed (and no hand-off cost).
-            body(0..units, &stop);
+            self.pool.alone(|| body(0..units, &stop));
             return;
         }
         let plan = Plan::new(self.schedule, units, self.pool.claims());
@@ -112,7 +112,9 @@ impl Scheduled<'_> {
         let workers = self.pool.num_threads();
         if workers == 1 || count <= 1 {
             // One worker would compute all of it: no phase, and no storage for the results.
-            return (0..count).map(result_of).fold(identity, combine);
+            return self
+                .pool
+                .alone(|| (0..count).map(result_of).fold(identity, combine));
         }
         if self.schedule == Schedule::Static && Report::accepts::<R>() {
             return self.reduce_reported(count, result_of, identity, combine);

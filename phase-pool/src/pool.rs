@@ -7,7 +7,7 @@ use barrier_core::WaitPolicy;
 
 use crate::builder::PhasePoolBuilder;
 use crate::claims::Claims;
-use crate::profile::{Profile, Recorder};
+use crate::profile::{PhaseKind, Profile, Recorder};
 use crate::raw::handoff::{drop_payload, Aborted, Gather, Leader, Panic};
 use crate::raw::report::{Report, Reporter};
 use crate::schedule::{Schedule, Scheduled};
@@ -203,6 +203,63 @@ impl PhasePool {
         if let Some(recorder) = &self.recorder {
             recorder.set_label(label);
         }
+    }
+
+    /// The label of the phases issued from now on ([`set_label`](Self::set_label)); `None`
+    /// without one, and always on a pool that keeps no profile.
+    #[must_use]
+    pub fn label(&self) -> Option<&'static str> {
+        self.recorder.as_ref().and_then(|recorder| recorder.label())
+    }
+
+    /// Runs `f` on the calling thread, alone, and returns its result; a profiled pool records
+    /// it as a [serial section](crate::profile::PhaseKind::Serial) labelled `label`, in which
+    /// the other workers idle. For the work a time step does between its phases that the
+    /// profile should show: an MPI halo exchange or reduction, I/O, a serial solve.
+    ///
+    /// Without a profile it is a plain call (no clock is read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phase_pool::profile::PhaseKind;
+    /// use phase_pool::PhasePool;
+    ///
+    /// let pool = PhasePool::builder().threads(2).profile(true).build()?;
+    /// pool.for_each_index(8, |_| {});
+    /// let total = pool.serial("checksum", || (1..=10).sum::<u32>());
+    /// assert_eq!(total, 55);
+    /// let profile = pool.profile();
+    /// assert_eq!(profile.phases()[1].kind, PhaseKind::Serial);
+    /// assert_eq!(profile.phases()[1].label, Some("checksum"));
+    /// # Ok::<(), phase_pool::BuildError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `f` (the section is then not recorded).
+    pub fn serial<R>(&self, label: &'static str, f: impl FnOnce() -> R) -> R {
+        let Some(recorder) = &self.recorder else {
+            return f();
+        };
+        let start = recorder.now();
+        let result = f();
+        let after = self.leader.last_phase();
+        recorder.caller_only(PhaseKind::Serial, Some(label), after, start);
+        result
+    }
+
+    /// Runs a data-parallel phase that is too small to share (one worker, or one unit of work)
+    /// on the calling thread; a profiled pool records it as a phase in which only worker 0 ran.
+    pub(crate) fn alone<R>(&self, f: impl FnOnce() -> R) -> R {
+        let Some(recorder) = &self.recorder else {
+            return f();
+        };
+        let start = recorder.now();
+        let result = f();
+        let after = self.leader.last_phase();
+        recorder.caller_only(PhaseKind::DataParallel, None, after, start);
+        result
     }
 
     /// This pool with another schedule for the data-parallel calls made through the result.

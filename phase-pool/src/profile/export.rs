@@ -149,6 +149,7 @@ pub(crate) fn kind_name(kind: PhaseKind) -> &'static str {
     match kind {
         PhaseKind::DataParallel => "data-parallel",
         PhaseKind::Run => "run",
+        PhaseKind::Serial => "serial",
     }
 }
 

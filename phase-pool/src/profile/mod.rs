@@ -134,6 +134,10 @@ pub enum PhaseKind {
     /// An SPMD run ([`run`](crate::PhasePool::run), [`run_bsp`](crate::PhasePool::run_bsp)):
     /// one step per collective (a run ends with one of its own).
     Run,
+    /// Code the calling thread ran alone between phases, marked with
+    /// [`PhasePool::serial`](crate::PhasePool::serial) (an MPI exchange, I/O): worker 0 busy,
+    /// the others idle (not [`ran`](WorkerPhase::ran)).
+    Serial,
 }
 
 /// One phase: when it ran, how long it took, and each worker's part. Times within the phase
@@ -141,10 +145,11 @@ pub enum PhaseKind {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PhaseProfile {
-    /// The pool's number for the phase (phases count from 1 since the pool was built).
+    /// The pool's number for the phase (phases count from 1 since the pool was built; a
+    /// serial section has the number of the phase before it).
     pub number: u64,
     /// The label set by [`PhasePool::set_label`](crate::PhasePool::set_label) when the phase
-    /// was issued.
+    /// was issued (a serial section's own).
     pub label: Option<&'static str>,
     /// Data-parallel phase or SPMD run.
     pub kind: PhaseKind,

@@ -44,6 +44,9 @@ struct Header {
     kind: PhaseKind,
     start: u64,
     end: u64,
+    /// Run by the caller alone, with no hand-off (a serial section, or a phase too small to
+    /// share): the workers logged nothing for it.
+    caller_only: bool,
 }
 
 /// What one worker writes.
@@ -101,6 +104,11 @@ impl Recorder {
         }
     }
 
+    /// The label of the phases issued from now on.
+    pub(crate) fn label(&self) -> Option<&'static str> {
+        lock(&self.leader).label
+    }
+
     /// Sets the label of the phases issued from now on.
     pub(crate) fn set_label(&self, label: Option<&'static str>) {
         lock(&self.leader).label = label;
@@ -148,6 +156,34 @@ impl Recorder {
                 kind,
                 start,
                 end,
+                caller_only: false,
+            });
+        } else {
+            log.unrecorded += 1;
+        }
+    }
+
+    /// The caller ran a phase of `kind` alone from `start` to now, after the phase numbered
+    /// `after`: a serial section labelled `label`, or a data-parallel phase too small to share
+    /// (`label` `None`: the current label).
+    pub(crate) fn caller_only(
+        &self,
+        kind: PhaseKind,
+        label: Option<&'static str>,
+        after: u64,
+        start: u64,
+    ) {
+        let end = self.now();
+        let mut log = lock(&self.leader);
+        if log.headers.len() < MAX_PHASES {
+            let label = label.or(log.label);
+            log.headers.push(Header {
+                phase: after,
+                label,
+                kind,
+                start,
+                end,
+                caller_only: true,
             });
         } else {
             log.unrecorded += 1;
@@ -198,6 +234,9 @@ impl WorkerLog {
 fn assemble(header: &Header, logs: &[WorkerLog], cursors: &mut [usize]) -> PhaseProfile {
     let offset = |at: u64| Duration::from_nanos(at.saturating_sub(header.start));
     let wall = offset(header.end);
+    if header.caller_only {
+        return caller_only(header, logs.len(), wall);
+    }
     let mut workers = Vec::with_capacity(logs.len());
     let mut syncs: Vec<Option<&[Sync]>> = Vec::with_capacity(logs.len());
     for (log, cursor) in logs.iter().zip(cursors.iter_mut()) {
@@ -236,9 +275,31 @@ fn assemble(header: &Header, logs: &[WorkerLog], cursors: &mut [usize]) -> Phase
         }
     }
     let steps = match header.kind {
-        PhaseKind::DataParallel => vec![one_step(&workers, wall)],
         PhaseKind::Run => run_steps(&workers, &syncs, wall, offset),
+        PhaseKind::DataParallel | PhaseKind::Serial => vec![one_step(&workers, wall)],
     };
+    PhaseProfile {
+        number: header.phase,
+        label: header.label,
+        kind: header.kind,
+        start: Duration::from_nanos(header.start),
+        wall,
+        workers,
+        steps,
+    }
+}
+
+/// A phase the caller ran alone: the leader busy throughout, the other workers idle.
+fn caller_only(header: &Header, threads: usize, wall: Duration) -> PhaseProfile {
+    let workers: Vec<WorkerPhase> = (0..threads)
+        .map(|worker| WorkerPhase {
+            ran: worker == 0,
+            start: Duration::ZERO,
+            busy: if worker == 0 { wall } else { Duration::ZERO },
+            waited: WaitCounts::default(),
+        })
+        .collect();
+    let steps = vec![one_step(&workers, wall)];
     PhaseProfile {
         number: header.phase,
         label: header.label,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use barrier_core::{WaitCounts, WaitStage};
 
-use super::{PhaseProfile, Profile};
+use super::{PhaseKind, PhaseProfile, Profile};
 
 /// The figures of a set of phases (a whole [`Profile`], or the phases of one label).
 ///
@@ -78,7 +78,7 @@ impl Summary {
                 if worker.ran {
                     summary.ran += 1;
                     summary.late_start += worker.start;
-                } else {
+                } else if phase.kind == PhaseKind::DataParallel {
                     summary.skipped += 1;
                 }
             }

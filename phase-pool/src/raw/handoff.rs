@@ -322,6 +322,12 @@ impl Leader {
         );
     }
 
+    /// The number of the last phase published (0 before the first).
+    pub(crate) fn last_phase(&self) -> u64 {
+        // Relaxed: only the leader writes `phase` (see `publish`).
+        self.shared.start.phase.load(Ordering::Relaxed)
+    }
+
     /// Tells the followers to return from [`Follower::serve`]; their threads can then be
     /// joined. Call once, after the last phase (or instead of the first, when the team cannot
     /// be completed: followers that wait for their first phase return too).
