@@ -7,6 +7,7 @@
 //! cargo run --release --example heat -- --size 1024 --steps 20000 --threads 2
 //! cargo run --release --example heat -- --tolerance 1e-5 --output plate.png
 //! cargo run --release --example heat -- --quick                    # CI: small, checks only
+//! cargo run --release --example heat -- --quick --profile heat-profile.png
 //! ```
 //!
 //! What it shows:
@@ -32,6 +33,9 @@
 //! Prints the steps taken, the final residual, the time and MLUP/s (million lattice-point
 //! updates per second, `(n - 2)^2 * steps / seconds / 1e6`). Exits with 0 when every check
 //! passes, 1 when one fails (or the PNG cannot be written), 2 on a bad flag.
+//!
+//! `--profile FILE.png` records a profile of the time steps (see `phase_pool::profile`), prints
+//! its tables after the run and draws the timeline of the first steps, one row per worker.
 //!
 //! `--quick` runs a small plate for a few thousand steps without a progress bar and encodes the
 //! heat map in memory (decoding it again to check it) unless `--output` is given.
@@ -91,6 +95,11 @@ struct Args {
     /// CI mode: a small plate, few steps, no progress bar, the PNG only checked in memory
     #[arg(long)]
     quick: bool,
+
+    /// Profile the time steps: print where each step's time went (per worker: computing,
+    /// waiting, waking up) and draw the timeline of the first steps into this PNG
+    #[arg(long, value_name = "FILE.png")]
+    profile: Option<PathBuf>,
 }
 
 /// Steps `plate` on `pool` until the residual falls below `tolerance` or after `max_steps`
@@ -166,7 +175,7 @@ fn main() -> ExitCode {
         (None, true) => None,
     };
 
-    let pool = match common::build_pool(args.threads) {
+    let pool = match common::build_pool_profiled(args.threads, args.profile.is_some()) {
         Ok(pool) => pool,
         Err(error) => {
             eprintln!("heat: cannot start the worker pool: {error}");
@@ -224,7 +233,9 @@ fn main() -> ExitCode {
         pool.num_threads()
     );
 
-    let mut ok = true;
+    // Before the self-check's phases, which are not the run's.
+    let picture = args.profile.as_deref();
+    let mut ok = common::report_profile("heat", &pool, picture, &mut std::io::stdout());
     ok &= check_physics(plate.current().as_slice(), n);
     ok &= check_against_serial(&pool, max_steps, args.tolerance);
     ok &= match &output {

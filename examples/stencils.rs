@@ -8,6 +8,7 @@
 //! cargo run --release --example stencils -- --json                        # one JSON object per line
 //! cargo run --release --example stencils -- --dump target/dump            # PolyBench-style dumps
 //! cargo run --release --example stencils -- --quick                       # CI smoke: SMALL, 3 reps
+//! cargo run --release --example stencils -- --kernels fdtd-2d --profile target/profiles
 //! ```
 //!
 //! Kernels (see `examples/stencils/`): `adi`, `fdtd-2d`, `heat-3d`, `jacobi-1d`, `jacobi-2d`,
@@ -89,6 +90,10 @@ struct Args {
     /// Fail (status 2) if the OpenMP peers are missing.
     #[arg(long)]
     require_openmp: bool,
+    /// After the measurements, run each kernel's lockstep version once more on a profiled pool:
+    /// print the profile (on standard error) and draw its timeline into DIR/<kernel>-<threads>.png.
+    #[arg(long, value_name = "DIR")]
+    profile: Option<PathBuf>,
 }
 
 /// The samples of one kernel at one thread count: seconds per version.
@@ -268,12 +273,49 @@ fn main() -> ExitCode {
             }
         }
     }
+    if let Some(dir) = &args.profile {
+        if !profile_kernels(dir, &kernels, dataset, &threads) {
+            return ExitCode::from(2);
+        }
+    }
     eprintln!("stencils: done in {:.1?}", started.elapsed());
     if mismatches > 0 {
         eprintln!("stencils: {mismatches} runs differ from the serial loop");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Runs each kernel's lockstep version once on a profiled pool per thread count, untimed (the
+/// measured runs above are not profiled); prints each profile and draws its timeline into `dir`.
+fn profile_kernels(dir: &Path, kernels: &[Kernel], dataset: Dataset, threads: &[usize]) -> bool {
+    if let Err(error) = std::fs::create_dir_all(dir) {
+        eprintln!("stencils: cannot create {}: {error}", dir.display());
+        return false;
+    }
+    let mut ok = true;
+    for &t in threads {
+        let pool = match common::build_pool_profiled(Some(t), true) {
+            Ok(pool) => pool,
+            Err(error) => {
+                eprintln!("stencils: cannot build a profiled pool of {t}: {error}");
+                return false;
+            }
+        };
+        for kernel in kernels {
+            let size = kernel.sizes[Dataset::ALL.iter().position(|&d| d == dataset).unwrap()];
+            let mut arrays = (kernel.init)(size);
+            let _ = pool.profile();
+            (kernel.lockstep)(size, &mut arrays, &pool);
+            eprintln!(
+                "\nstencils: profile of {} (lockstep, {t} threads):",
+                kernel.name
+            );
+            let picture = dir.join(format!("{}-{t}.png", kernel.name));
+            ok &= common::report_profile("stencils", &pool, Some(&picture), &mut std::io::stderr());
+        }
+    }
+    ok
 }
 
 /// Runs version `v` of `kernel` on `arrays`; the seconds.

@@ -28,11 +28,51 @@ pub fn or_default<T>(given: Option<T>, quick: bool, default: T, quick_default: T
 /// A pool of `threads` workers, the calling thread included; `None` leaves the size to the
 /// pool (the physical cores, or `LOCKSTEP_NUM_THREADS`).
 pub fn build_pool(threads: Option<usize>) -> Result<PhasePool, BuildError> {
+    build_pool_profiled(threads, false)
+}
+
+/// [`build_pool`], recording a profile when `profile` is set (otherwise `LOCKSTEP_PROFILE`
+/// decides).
+pub fn build_pool_profiled(threads: Option<usize>, profile: bool) -> Result<PhasePool, BuildError> {
     let mut builder = PhasePool::builder();
     if let Some(threads) = threads {
         builder = builder.threads(threads);
     }
+    if profile {
+        builder = builder.profile(true);
+    }
     builder.build()
+}
+
+/// Takes `pool`'s profile, writes its tables to `out` and, with `picture`, draws its timeline
+/// there. Returns false (after saying why) when the picture cannot be written.
+pub fn report_profile(
+    program: &str,
+    pool: &PhasePool,
+    picture: Option<&std::path::Path>,
+    out: &mut dyn std::io::Write,
+) -> bool {
+    let profile = pool.profile();
+    if !profile.is_enabled() {
+        return true;
+    }
+    let _ = write!(out, "{profile}");
+    match picture {
+        None => true,
+        Some(path) => match profile.draw_timeline(path) {
+            Ok(()) => {
+                println!("{program}: profile timeline written to {}", path.display());
+                true
+            }
+            Err(error) => {
+                eprintln!(
+                    "{program}: cannot draw the profile to {}: {error}",
+                    path.display()
+                );
+                false
+            }
+        },
+    }
 }
 
 /// Starts this program again with `OMP_PROC_BIND=close` where its OpenMP peers need it (see

@@ -1,0 +1,221 @@
+//! What a profile costs: the same phases on a pool that keeps no profile and on one that does,
+//! interleaved in one process.
+//!
+//! ```text
+//! cargo run --release --example profile_cost                       # all cores, 7 reps
+//! cargo run --release --example profile_cost -- --threads 2 --reps 9 --ms 300
+//! cargo run --release --example profile_cost -- --quick            # CI smoke
+//! ```
+//!
+//! Contenders, each on its own pool of the same size (the idle one parks meanwhile):
+//!
+//! - an empty phase ending in a max-reduction (`map_reduce_index` of one index per worker),
+//!   in ns per phase;
+//! - an SPMD run of `ctx.reduce` calls (one collective each), in ns per collective;
+//! - the reference Jacobi sweep with its residual ([`kernels::jacobi_step`]) on `n x n` grids,
+//!   in MLUP/s.
+//!
+//! The profiled pool's profile is taken (and dropped) every [`TAKE_EVERY`] phases inside the
+//! timed loop, as a program that reports per time-step block would, so the figure includes
+//! assembling profiles and stays within the profile's phase limit. Every run is checked: both
+//! pools give bitwise equal Jacobi residuals. Prints, per contender, the medians and the ratio
+//! `profiled / plain` (time per phase), so 1.05 means profiling adds 5%.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use lockstep::pool::{kernels, reduce, PhasePool};
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "common/stats.rs"]
+mod stats;
+
+/// Phases between two takes of the profiled pool's profile (well under its 65,536-phase limit).
+const TAKE_EVERY: u64 = 8192;
+
+/// The cost of profiling a pool: the same phases with and without a profile, interleaved.
+#[derive(Parser, Debug)]
+#[command(long_about = None)]
+struct Args {
+    /// Workers per pool, the main thread included [default: all cores]
+    #[arg(long, value_parser = common::at_least(1))]
+    threads: Option<usize>,
+    /// Jacobi grid sizes, comma-separated, each at least 3
+    #[arg(long, value_delimiter = ',', default_value = "128,2048", value_parser = common::at_least(3))]
+    sizes: Vec<usize>,
+    /// Interleaved repetitions; medians are reported [default: 7; 3 with --quick]
+    #[arg(long, value_parser = common::at_least(1))]
+    reps: Option<usize>,
+    /// Target length of one timed run, in milliseconds [default: 200; 10 with --quick]
+    #[arg(long, value_parser = common::at_least(1))]
+    ms: Option<usize>,
+    /// CI mode: a short smoke run
+    #[arg(long)]
+    quick: bool,
+}
+
+/// What is timed.
+#[derive(Clone, Copy)]
+enum Bench {
+    EmptyPhase,
+    Collective,
+    Jacobi(usize),
+}
+
+impl Bench {
+    fn name(self) -> String {
+        match self {
+            Bench::EmptyPhase => "empty phase + max (ns/phase)".into(),
+            Bench::Collective => "ctx.reduce in a run (ns/collective)".into(),
+            Bench::Jacobi(n) => format!("Jacobi n={n} (ns/step)"),
+        }
+    }
+}
+
+/// Runs `bench` on `pool` for about `budget`; returns nanoseconds per phase (or collective,
+/// or step) and a value derived from the results (checked equal between the pools).
+fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> (f64, f64) {
+    let profiled = pool.profile().is_enabled();
+    let mut since_take = 0u64;
+    let mut took = || {
+        since_take += 1;
+        if profiled && since_take == TAKE_EVERY {
+            since_take = 0;
+            black_box(pool.profile());
+        }
+    };
+    let t = pool.num_threads();
+    match bench {
+        Bench::EmptyPhase => {
+            let mut phase = 0u64;
+            let (count, elapsed) = timed(budget, || {
+                phase += 1;
+                black_box(pool.map_reduce_index(
+                    t,
+                    1,
+                    0,
+                    |r| black_box(r.start as u64 ^ phase),
+                    reduce::max::<u64>,
+                ));
+                took();
+            });
+            (per(elapsed, count), 0.0)
+        }
+        Bench::Collective => {
+            let start = Instant::now();
+            let done = pool.run(|ctx| {
+                let mut calls = 0u64;
+                loop {
+                    for _ in 0..64 {
+                        calls += 1;
+                        black_box(ctx.reduce(ctx.index() as u64 ^ calls, reduce::max));
+                    }
+                    let stop = ctx.index() == 0 && start.elapsed() >= budget;
+                    if ctx.broadcast(0, stop) {
+                        return calls;
+                    }
+                }
+            });
+            black_box(pool.profile());
+            (per(start.elapsed(), done[0]), 0.0)
+        }
+        Bench::Jacobi(n) => {
+            let mut grid = kernels::jacobi_grid(pool, n);
+            let mut sum = 0.0;
+            let (count, elapsed) = timed(budget, || {
+                sum += kernels::jacobi_step(pool, &mut grid);
+                took();
+            });
+            // The first residuals are the same in every run (the same grid, the same steps).
+            let mut check = kernels::jacobi_grid(pool, n);
+            let first: Vec<u64> = (0..3)
+                .map(|_| kernels::jacobi_step(pool, &mut check).to_bits())
+                .collect();
+            black_box(sum);
+            (
+                per(elapsed, count),
+                f64::from_bits(first.iter().fold(0, |a, b| a ^ b)),
+            )
+        }
+    }
+}
+
+fn per(elapsed: Duration, count: u64) -> f64 {
+    elapsed.as_nanos() as f64 / count.max(1) as f64
+}
+
+/// Calls `step` until `budget` has passed (after one untimed warm-up call); the calls timed
+/// and their time.
+fn timed(budget: Duration, mut step: impl FnMut()) -> (u64, Duration) {
+    step();
+    let start = Instant::now();
+    let mut count = 0;
+    loop {
+        for _ in 0..64 {
+            step();
+        }
+        count += 64;
+        let elapsed = start.elapsed();
+        if elapsed >= budget {
+            return (count, elapsed);
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let reps = common::or_default(args.reps, args.quick, 7, 3);
+    let budget = Duration::from_millis(common::or_default(args.ms, args.quick, 200, 10) as u64);
+    let build = |profile: bool| {
+        let mut builder = PhasePool::builder().profile(profile);
+        if let Some(threads) = args.threads {
+            builder = builder.threads(threads);
+        }
+        builder.build()
+    };
+    let (plain, profiled) = match (build(false), build(true)) {
+        (Ok(plain), Ok(profiled)) => (plain, profiled),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("profile_cost: cannot build the pools: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut benches = vec![Bench::EmptyPhase, Bench::Collective];
+    benches.extend(args.sizes.iter().map(|&n| Bench::Jacobi(n)));
+    println!(
+        "profile cost: {} workers per pool, median of {reps} interleaved runs of ~{} ms",
+        plain.num_threads(),
+        budget.as_millis(),
+    );
+    println!(
+        "{:<38} {:>12} {:>12} {:>17}",
+        "", "plain", "profiled", "profiled/plain"
+    );
+    let mut ok = true;
+    for bench in benches {
+        let (mut off, mut on) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let (a, check_a) = run(bench, &plain, budget);
+            let (b, check_b) = run(bench, &profiled, budget);
+            if check_a.to_bits() != check_b.to_bits() {
+                eprintln!(
+                    "profile_cost: {} gave different results with a profile",
+                    bench.name()
+                );
+                ok = false;
+            }
+            off.push(a);
+            on.push(b);
+        }
+        let (a, b) = (stats::median(&off), stats::median(&on));
+        println!("{:<38} {a:>12.1} {b:>12.1} {:>16.3}x", bench.name(), b / a);
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
