@@ -17,7 +17,8 @@
 //!
 //! The profiled pool's profile is taken (and dropped) every [`TAKE_EVERY`] phases inside the
 //! timed loop, as a program that reports per time-step block would, so the figure includes
-//! assembling profiles and stays within the profile's phase limit. Every run is checked: both
+//! assembling profiles (shown apart: "of it taking") and stays within the profile's phase
+//! limit. Every run is checked: both
 //! pools give bitwise equal Jacobi residuals. Prints, per contender, the medians and the ratio
 //! `profiled / plain` (time per phase), so 1.05 means profiling adds 5%.
 
@@ -75,16 +76,28 @@ impl Bench {
     }
 }
 
-/// Runs `bench` on `pool` for about `budget`; returns nanoseconds per phase (or collective,
-/// or step) and a value derived from the results (checked equal between the pools).
-fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> (f64, f64) {
+/// What one run measured, in nanoseconds per phase (or collective, or step).
+struct Measured {
+    /// The whole time, profile takes included.
+    total: f64,
+    /// The share of it spent taking (and dropping) profiles.
+    taking: f64,
+    /// A value derived from the results, checked equal between the pools.
+    check: f64,
+}
+
+/// Runs `bench` on `pool` for about `budget`.
+fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> Measured {
     let profiled = pool.profile().is_enabled();
     let mut since_take = 0u64;
+    let mut taking = Duration::ZERO;
     let mut took = || {
         since_take += 1;
         if profiled && since_take == TAKE_EVERY {
             since_take = 0;
-            black_box(pool.profile());
+            let started = Instant::now();
+            drop(black_box(pool.profile()));
+            taking += started.elapsed();
         }
     };
     let t = pool.num_threads();
@@ -102,7 +115,12 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> (f64, f64) {
                 ));
                 took();
             });
-            (per(elapsed, count), 0.0)
+            drop(took);
+            Measured {
+                total: per(elapsed, count),
+                taking: per(taking, count),
+                check: 0.0,
+            }
         }
         Bench::Collective => {
             let start = Instant::now();
@@ -119,8 +137,15 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> (f64, f64) {
                     }
                 }
             });
-            black_box(pool.profile());
-            (per(start.elapsed(), done[0]), 0.0)
+            let elapsed = start.elapsed();
+            let started = Instant::now();
+            drop(black_box(pool.profile()));
+            let taking = started.elapsed();
+            Measured {
+                total: per(elapsed + taking, done[0]),
+                taking: per(taking, done[0]),
+                check: 0.0,
+            }
         }
         Bench::Jacobi(n) => {
             let mut grid = kernels::jacobi_grid(pool, n);
@@ -135,10 +160,12 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> (f64, f64) {
                 .map(|_| kernels::jacobi_step(pool, &mut check).to_bits())
                 .collect();
             black_box(sum);
-            (
-                per(elapsed, count),
-                f64::from_bits(first.iter().fold(0, |a, b| a ^ b)),
-            )
+            drop(took);
+            Measured {
+                total: per(elapsed, count),
+                taking: per(taking, count),
+                check: f64::from_bits(first.iter().fold(0, |a, b| a ^ b)),
+            }
         }
     }
 }
@@ -191,27 +218,36 @@ fn main() -> ExitCode {
         budget.as_millis(),
     );
     println!(
-        "{:<38} {:>12} {:>12} {:>17}",
-        "", "plain", "profiled", "profiled/plain"
+        "{:<38} {:>12} {:>12} {:>15} {:>17}",
+        "", "plain", "profiled", "of it taking", "profiled/plain"
     );
     let mut ok = true;
     for bench in benches {
-        let (mut off, mut on) = (Vec::new(), Vec::new());
+        let (mut off, mut on, mut taking) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
-            let (a, check_a) = run(bench, &plain, budget);
-            let (b, check_b) = run(bench, &profiled, budget);
-            if check_a.to_bits() != check_b.to_bits() {
+            let a = run(bench, &plain, budget);
+            let b = run(bench, &profiled, budget);
+            if a.check.to_bits() != b.check.to_bits() {
                 eprintln!(
                     "profile_cost: {} gave different results with a profile",
                     bench.name()
                 );
                 ok = false;
             }
-            off.push(a);
-            on.push(b);
+            off.push(a.total);
+            on.push(b.total);
+            taking.push(b.taking);
         }
-        let (a, b) = (stats::median(&off), stats::median(&on));
-        println!("{:<38} {a:>12.1} {b:>12.1} {:>16.3}x", bench.name(), b / a);
+        let (a, b, t) = (
+            stats::median(&off),
+            stats::median(&on),
+            stats::median(&taking),
+        );
+        println!(
+            "{:<38} {a:>12.1} {b:>12.1} {t:>15.1} {:>16.3}x",
+            bench.name(),
+            b / a
+        );
     }
     if ok {
         ExitCode::SUCCESS

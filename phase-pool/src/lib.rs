@@ -17,6 +17,7 @@
 //! | [`Grid3`], [`Grid3View`], [`Grid1`] | the same in 3D (planes per worker) and 1D (blocks) |
 //! | [`kernels`] | the reference Jacobi kernel, serial and pooled |
 //! | [`reduce`] | combine functions for reductions |
+//! | [`PhasePool::profile`], [`Profile`], [`profile`] | where a step's time went: per phase and worker, computing, waiting, waking up |
 //! | [`BuildError`] | why a pool could not be built |
 //!
 //! ## Determinism

@@ -24,9 +24,10 @@ const MAX_SYNCS: usize = 1 << 20;
 
 /// The profile of one pool being recorded.
 pub(crate) struct Recorder {
+    /// Read by every worker at every phase: on a line nobody writes (the logs are padded).
     origin: Instant,
     threads: usize,
-    leader: Mutex<LeaderLog>,
+    leader: CachePadded<Mutex<LeaderLog>>,
     workers: Box<[CachePadded<Mutex<WorkerLog>>]>,
 }
 
@@ -86,7 +87,7 @@ impl Recorder {
         Recorder {
             origin: Instant::now(),
             threads,
-            leader: Mutex::default(),
+            leader: CachePadded::default(),
             workers: (0..threads).map(|_| CachePadded::default()).collect(),
         }
     }
@@ -144,9 +145,19 @@ impl Recorder {
         }
     }
 
-    /// The leader ended `phase`, published at `start`, now.
-    pub(crate) fn phase(&self, phase: u64, kind: PhaseKind, start: u64) {
-        let end = self.now();
+    /// The leader ended `phase`, published at `start`, at `end`: its own part ran from
+    /// `start` to `own_end`, and its gather's waits did `waited`.
+    pub(crate) fn phase(
+        &self,
+        phase: u64,
+        kind: PhaseKind,
+        start: u64,
+        own_end: u64,
+        end: &Mark,
+        waited: WaitCounts,
+    ) {
+        self.job(0, phase, start, own_end, waited);
+        let end = end.at;
         let mut log = lock(&self.leader);
         if log.headers.len() < MAX_PHASES {
             let label = log.label;
@@ -238,7 +249,8 @@ fn assemble(header: &Header, logs: &[WorkerLog], cursors: &mut [usize]) -> Phase
         return caller_only(header, logs.len(), wall);
     }
     let mut workers = Vec::with_capacity(logs.len());
-    let mut syncs: Vec<Option<&[Sync]>> = Vec::with_capacity(logs.len());
+    let is_run = header.kind == PhaseKind::Run;
+    let mut syncs: Vec<Option<&[Sync]>> = Vec::with_capacity(if is_run { logs.len() } else { 0 });
     for (log, cursor) in logs.iter().zip(cursors.iter_mut()) {
         // Skip parts of phases without a header (recorded past the leader's cap).
         while log
@@ -260,7 +272,9 @@ fn assemble(header: &Header, logs: &[WorkerLog], cursors: &mut [usize]) -> Phase
                     busy: Duration::from_nanos(job.end.saturating_sub(job.start)),
                     waited: job.waited,
                 });
-                syncs.push(Some(&log.syncs[log.syncs_of(*cursor)]));
+                if is_run {
+                    syncs.push(Some(&log.syncs[log.syncs_of(*cursor)]));
+                }
                 *cursor += 1;
             }
             None => {
@@ -270,7 +284,9 @@ fn assemble(header: &Header, logs: &[WorkerLog], cursors: &mut [usize]) -> Phase
                     busy: Duration::ZERO,
                     waited: WaitCounts::default(),
                 });
-                syncs.push(None);
+                if is_run {
+                    syncs.push(None);
+                }
             }
         }
     }

@@ -458,12 +458,11 @@ impl<'a> InPhase<'a> {
         if let (Some(recorder), Some(published), Some(own_end)) = (recorder, published, own_end) {
             let gathered = recorder.mark();
             let waited = gathered.counts.since(own_end.counts);
-            recorder.job(0, phase, published, own_end.at, waited);
             let kind = match gather {
                 Gather::Everyone => PhaseKind::Run,
                 Gather::Started => PhaseKind::DataParallel,
             };
-            recorder.phase(phase, kind, published);
+            recorder.phase(phase, kind, published, own_end.at, &gathered, waited);
         }
         // The gather orders every follower's `record` before this.
         let panic = shared.take_panic();
