@@ -64,8 +64,10 @@ struct Shared {
     default_timeout: Option<Duration>,
     budget: Budget,
     mode: Mode,
-    /// The profile's counters, when the barrier keeps one.
-    counters: Option<Box<Counters>>,
+    /// The profile's counters, when the barrier keeps one: one set per seat of a seated
+    /// barrier (each written by its seat only), a few for an anonymous barrier (its threads
+    /// spread over them).
+    counters: Option<Box<[Counters]>>,
 }
 
 /// How threads arrive.
@@ -114,7 +116,7 @@ impl Barrier {
         default_timeout: Option<Duration>,
         budget: Budget,
         mode: Mode,
-        counters: Option<Box<Counters>>,
+        counters: Option<Box<[Counters]>>,
     ) -> Barrier {
         let shared = Shared {
             state: CachePadded::new(AtomicU64::new(State::INITIAL.bits())),
@@ -214,19 +216,22 @@ impl Barrier {
     pub(crate) fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         match &self.shared.counters {
             None => self.wait_central(timeout),
-            Some(counters) => counters.count(self.shared.parties, || self.wait_central(timeout)),
+            Some(counters) => Counters::for_this_thread(counters)
+                .count(self.shared.parties, || self.wait_central(timeout)),
         }
     }
 
-    /// Runs `wait` (one wait through a seat), counted in the profile if the barrier keeps one.
+    /// Runs `wait` (one wait through seat `seat`), counted in the profile if the barrier keeps
+    /// one.
     #[inline]
     pub(crate) fn profiled(
         &self,
+        seat: usize,
         wait: impl FnOnce() -> Result<usize, BrokenBarrierError>,
     ) -> Result<usize, BrokenBarrierError> {
         match &self.shared.counters {
             None => wait(),
-            Some(counters) => counters.count(self.shared.parties, wait),
+            Some(counters) => counters[seat].count(self.shared.parties, wait),
         }
     }
 
@@ -241,7 +246,15 @@ impl Barrier {
         self.shared
             .counters
             .as_ref()
-            .map_or_else(BarrierProfile::default, |counters| counters.take())
+            .map_or_else(BarrierProfile::default, |counters| {
+                counters.iter().map(Counters::take).fold(
+                    BarrierProfile {
+                        enabled: true,
+                        ..BarrierProfile::default()
+                    },
+                    BarrierProfile::merged,
+                )
+            })
     }
 
     #[inline]

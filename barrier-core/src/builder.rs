@@ -8,7 +8,7 @@ use crate::algo::{Dissemination, Gather, Tree};
 use crate::alloc::{out_of_memory, try_collect};
 use crate::barrier::{Barrier, Mode};
 use crate::error::BuildError;
-use crate::profile;
+use crate::profile::{self, Counters};
 use crate::seat::Seat;
 use crate::seated::SeatTable;
 use crate::state::MAX_PARTIES;
@@ -439,7 +439,13 @@ impl BarrierBuilder {
             prepare_fences();
         }
         let action = self.action.map(Action::new);
-        let counters = profile.then(Box::default);
+        // One set of counters per seat, so that profiling seats do not share a line; an
+        // anonymous barrier's threads spread over a few sets (`Counters::for_this_thread`).
+        let sets = match &mode {
+            Mode::Anonymous => profile::ANONYMOUS_SETS,
+            Mode::Seated(_) => self.parties,
+        };
+        let counters = profile.then(|| (0..sets).map(|_| Counters::default()).collect());
         Barrier::from_parts(self.parties, action, self.timeout, budget, mode, counters)
     }
 }

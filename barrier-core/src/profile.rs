@@ -12,6 +12,7 @@ use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{BrokenBarrierError, BuildError};
+use crate::sync::current_thread_marker;
 use crate::wait::{thread_wait_counts, WaitCounts, WaitStage};
 
 /// The environment variable that switches profiling on (`1`, `true`, `on`, `yes`) or off (`0`,
@@ -62,8 +63,9 @@ pub(crate) fn resolve(chosen: Option<bool>) -> Result<bool, BuildError> {
 ///
 /// Kept only for a barrier built with [`profile(true)`](crate::BarrierBuilder::profile) (or
 /// with [`PROFILE_ENV`] on); otherwise [`enabled`](Self::enabled) is false and every count is
-/// zero. Counting costs a few uncontended atomic additions and two clock readings per wait,
-/// on a cache line the barrier's waiters share.
+/// zero. Counting costs two clock readings and a few atomic additions per wait, on the seat's
+/// own cache line for a seated barrier (an anonymous barrier's threads spread over a few
+/// lines): about 100 ns per episode of two pinned threads (`BENCHMARKS.md`).
 ///
 /// # Examples
 ///
@@ -117,6 +119,22 @@ impl BarrierProfile {
     }
 }
 
+impl BarrierProfile {
+    /// The counts of `self` and `other` together.
+    pub(crate) fn merged(mut self, other: BarrierProfile) -> BarrierProfile {
+        self.enabled |= other.enabled;
+        self.episodes += other.episodes;
+        self.waits += other.waits;
+        self.failed += other.failed;
+        self.spun += other.spun;
+        self.yielded += other.yielded;
+        self.parked += other.parked;
+        self.counts.add(&other.counts);
+        self.wait_time += other.wait_time;
+        self
+    }
+}
+
 impl fmt::Display for BarrierProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.enabled {
@@ -154,7 +172,11 @@ impl fmt::Display for BarrierProfile {
     }
 }
 
-/// The counters of a profiled barrier, on their own cache line.
+/// Sets of counters of a profiled anonymous barrier: its threads spread over them by the
+/// address of a thread-local, so that a few threads rarely share a set's line.
+pub(crate) const ANONYMOUS_SETS: usize = 16;
+
+/// The counters of a profiled barrier (or of one seat), on their own cache line.
 #[derive(Default)]
 pub(crate) struct Counters(CachePadded<[AtomicU64; COUNTERS]>);
 
@@ -180,6 +202,14 @@ const WAIT_NS: usize = 12;
 const COUNTERS: usize = 13;
 
 impl Counters {
+    /// The set of `sets` the calling thread counts in.
+    pub(crate) fn for_this_thread(sets: &[Counters]) -> &Counters {
+        // The marker is a thread-local's address; threads' addresses often differ only in high
+        // bits (stacks a power of two apart), so hash (Fibonacci hashing) before reducing.
+        let hash = (current_thread_marker() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        &sets[(hash >> 32) as usize % sets.len()]
+    }
+
     /// Runs `wait` (one wait of a barrier with `parties` parties by this thread) and counts it.
     #[inline(never)]
     pub(crate) fn count(

@@ -162,7 +162,9 @@ impl Seat {
     fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         match self.barrier.mode() {
             Mode::Anonymous => self.barrier.wait_with(timeout),
-            Mode::Seated(seated) => self.barrier.profiled(|| self.wait_seated(seated, timeout)),
+            Mode::Seated(seated) => self
+                .barrier
+                .profiled(self.index, || self.wait_seated(seated, timeout)),
         }
     }
 
