@@ -15,6 +15,8 @@
 //! lines, rank 0 prints one machine-readable `heat_mpi ranks=.. threads=.. n=.. steps=..
 //! seconds=.. mlups=.. exchange_share=..` line (`exchange_share`: the largest share, over the
 //! ranks, of the step time spent in halo exchange that the interior sweep did not hide).
+//! With `LOCKSTEP_PROFILE=1` rank 0 also prints its pool's profile: the sweeps as labelled
+//! phases, the halo exchange and the all-reduce as serial sections.
 //!
 //! Checks (every rank agrees on the exit code): the field stays within the edge temperatures
 //! and is mirror-symmetric; a 64 x 64 plate stepped across the ranks equals the serial sweep
@@ -168,6 +170,8 @@ fn run(cluster: &Cluster, args: &Args) -> ExitCode {
     let run = simulate(cluster, &pool, &mut plate, max_steps, args.tolerance);
     let seconds = cluster.all_reduce(start.elapsed().as_secs_f64(), ReduceOp::Max);
     let share = cluster.all_reduce(plate.times().exchange_share(), ReduceOp::Max);
+    // With LOCKSTEP_PROFILE=1 the pool recorded every step's parts: rank 0 shows its own.
+    let profile = pool.profile();
     let updates = ((n - 2) * (n - 2)) as f64 * run.steps as f64;
     let mlups = updates / seconds / 1e6;
     if root {
@@ -196,6 +200,9 @@ fn run(cluster: &Cluster, args: &Args) -> ExitCode {
             pool.num_threads(),
             run.steps
         );
+        if profile.is_enabled() {
+            print!("rank 0's profile (MPI parts as serial sections):\n{profile}");
+        }
     }
 
     let field = plate.gather(cluster, 0);

@@ -50,6 +50,21 @@ struct Header {
     caller_only: bool,
 }
 
+impl Header {
+    /// The profile of this header's phase, from its parts.
+    fn profile(&self, wall: Duration, workers: Vec<WorkerPhase>, steps: Vec<Step>) -> PhaseProfile {
+        PhaseProfile {
+            number: self.phase,
+            label: self.label,
+            kind: self.kind,
+            start: Duration::from_nanos(self.start),
+            wall,
+            workers,
+            steps,
+        }
+    }
+}
+
 /// What one worker writes.
 #[derive(Default)]
 struct WorkerLog {
@@ -294,15 +309,7 @@ fn assemble(header: &Header, logs: &[WorkerLog], cursors: &mut [usize]) -> Phase
         PhaseKind::Run => run_steps(&workers, &syncs, wall, offset),
         PhaseKind::DataParallel | PhaseKind::Serial => vec![one_step(&workers, wall)],
     };
-    PhaseProfile {
-        number: header.phase,
-        label: header.label,
-        kind: header.kind,
-        start: Duration::from_nanos(header.start),
-        wall,
-        workers,
-        steps,
-    }
+    header.profile(wall, workers, steps)
 }
 
 /// A phase the caller ran alone: the leader busy throughout, the other workers idle.
@@ -316,15 +323,7 @@ fn caller_only(header: &Header, threads: usize, wall: Duration) -> PhaseProfile 
         })
         .collect();
     let steps = vec![one_step(&workers, wall)];
-    PhaseProfile {
-        number: header.phase,
-        label: header.label,
-        kind: header.kind,
-        start: Duration::from_nanos(header.start),
-        wall,
-        workers,
-        steps,
-    }
+    header.profile(wall, workers, steps)
 }
 
 /// A data-parallel phase as one step: each worker computes for its part and waits for the rest
