@@ -329,3 +329,61 @@ fn exports_hold_every_phase_and_worker() {
         .unwrap()
         .starts_with("1,\"a,\"\"b\"\"\",data-parallel,"));
 }
+
+#[test]
+fn phases_run_by_the_caller_alone_are_recorded() {
+    // A one-worker pool, and a phase of one index, run on the caller without a hand-off.
+    let alone = profiled(1, WaitPolicy::Adaptive);
+    alone.for_each_index(10, |_| {});
+    assert_eq!(
+        alone.map_reduce_index(10, 1, 0, |r| r.start, |a, b| a + b),
+        45
+    );
+    let profile = alone.profile();
+    assert_eq!(profile.phases().len(), 2);
+    assert!(profile
+        .phases()
+        .iter()
+        .all(|p| p.kind == PhaseKind::DataParallel));
+
+    let pool = profiled(2, WaitPolicy::Adaptive);
+    pool.set_label(Some("tiny"));
+    pool.for_each_index(1, |_| {});
+    let answer = pool.serial("serial part", || {
+        std::thread::sleep(Duration::from_millis(2));
+        42
+    });
+    assert_eq!(answer, 42);
+    let profile = pool.profile();
+    let [tiny, serial] = profile.phases() else {
+        panic!("two phases: {profile:?}")
+    };
+    assert_eq!(
+        (tiny.kind, tiny.label),
+        (PhaseKind::DataParallel, Some("tiny"))
+    );
+    assert!(tiny.workers[0].ran && !tiny.workers[1].ran);
+    assert_eq!(serial.kind, PhaseKind::Serial);
+    assert_eq!(
+        serial.label,
+        Some("serial part"),
+        "its own label, not the current one"
+    );
+    assert!(serial.wall >= Duration::from_millis(2));
+    assert_eq!(serial.workers[0].busy, serial.wall);
+    assert!(!serial.workers[1].ran);
+    let summary = profile.summary();
+    assert_eq!(
+        summary.workers[1].skipped, 1,
+        "skipped in the data-parallel phase only"
+    );
+    assert!(
+        summary.waiting_share > 0.4,
+        "worker 1 idles through the serial part: {summary:?}"
+    );
+    let mut csv = Vec::new();
+    profile.write_csv(&mut csv).unwrap();
+    assert!(String::from_utf8(csv)
+        .unwrap()
+        .contains(",serial part,serial,"));
+}
