@@ -115,7 +115,6 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> Measured {
                 ));
                 took();
             });
-            drop(took);
             Measured {
                 total: per(elapsed, count),
                 taking: per(taking, count),
@@ -160,7 +159,6 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> Measured {
                 .map(|_| kernels::jacobi_step(pool, &mut check).to_bits())
                 .collect();
             black_box(sum);
-            drop(took);
             Measured {
                 total: per(elapsed, count),
                 taking: per(taking, count),
