@@ -25,7 +25,9 @@
 //!   program starts itself again with `OMP_PROC_BIND=close` unless `OMP_PROC_BIND` is set.
 //!
 //! Throughput is MLUP/s: points updated (each kernel's count is in its module) per second of
-//! the time loop; lockstep and OpenMP time the loop without set-up, serial and rayon the whole
+//! the time loop, over one sample: repeated calls of the kernel on fresh arrays until they add
+//! up to `--sample-ms` (50 ms; a small dataset's call lasts microseconds, and a single one
+//! would measure what ran before it); lockstep and OpenMP time the loop without set-up, serial and rayon the whole
 //! call (whose set-up, a copy of the grid at most, is small beside the steps). Repetitions are
 //! interleaved (rep 1 of every version, then rep 2, ...), tables show medians and the ratios
 //! `lockstep / peer` of medians.
@@ -48,7 +50,7 @@ mod stencils;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -75,6 +77,10 @@ struct Args {
     /// Interleaved repetitions per version (default: 5; 3 with --quick).
     #[arg(long, value_parser = common::at_least(1))]
     reps: Option<usize>,
+    /// Least time of one sample, in milliseconds: a version's kernel is called on fresh arrays
+    /// until its calls add up to this (default: 50; 5 with --quick).
+    #[arg(long, value_name = "MS", value_parser = common::at_least(1))]
+    sample_ms: Option<usize>,
     /// Draw MLUP/s against threads, one panel per kernel, into this PNG.
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -148,6 +154,8 @@ fn main() -> ExitCode {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = args.threads.clone().unwrap_or_else(|| vec![cores]);
     let reps = common::or_default(args.reps, args.quick, 5, 3);
+    let sample =
+        Duration::from_millis(common::or_default(args.sample_ms, args.quick, 50, 5) as u64);
     let openmp = omp_peers::available();
     if let Err(why) = openmp {
         if args.require_openmp {
@@ -206,12 +214,25 @@ fn main() -> ExitCode {
                         kernel.name,
                         rep + 1
                     ));
-                    let mut arrays = (kernel.init)(size);
-                    let seconds = run(kernel, size, v, &mut arrays, &pool, &rayon, t);
-                    row.seconds[v].push(seconds);
-                    if let Some((array, at)) =
-                        stencils::first_difference(kernel, &expected, &arrays)
-                    {
+                    // One sample: calls of the kernel until they add up to `sample`, each on
+                    // fresh arrays (made untimed), timed per call. A small dataset's call
+                    // lasts microseconds, so a single one would measure what ran just before
+                    // it (another version's threads still spinning, or its own waking up).
+                    let (mut calls, mut seconds) = (0u32, 0.0);
+                    let mut arrays;
+                    let mut differs = None;
+                    loop {
+                        arrays = (kernel.init)(size);
+                        seconds += run(kernel, size, v, &mut arrays, &pool, &rayon, t);
+                        calls += 1;
+                        differs = differs
+                            .or_else(|| stencils::first_difference(kernel, &expected, &arrays));
+                        if seconds >= sample.as_secs_f64() {
+                            break;
+                        }
+                    }
+                    row.seconds[v].push(seconds / f64::from(calls));
+                    if let Some((array, at)) = differs {
                         bar.suspend(|| {
                             eprintln!(
                                 "stencils: {} {version} with {t} threads differs from the serial loop: \
