@@ -61,7 +61,11 @@ pub fn report_profile(
         None => true,
         Some(path) => match profile.draw_timeline(path) {
             Ok(()) => {
-                println!("{program}: profile timeline written to {}", path.display());
+                let _ = writeln!(
+                    out,
+                    "{program}: profile timeline written to {}",
+                    path.display()
+                );
                 true
             }
             Err(error) => {
