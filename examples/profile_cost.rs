@@ -34,6 +34,9 @@ mod common;
 #[path = "common/stats.rs"]
 mod stats;
 
+/// Calls between two readings of the clock in a timed run.
+const BLOCK: u64 = 64;
+
 /// Phases between two takes of the profiled pool's profile (well under its 65,536-phase limit).
 const TAKE_EVERY: u64 = 8192;
 
@@ -104,7 +107,7 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> Measured {
     match bench {
         Bench::EmptyPhase => {
             let mut phase = 0u64;
-            let (count, elapsed) = timed(budget, || {
+            let (count, elapsed) = stats::timed(budget, BLOCK, || {
                 phase += 1;
                 black_box(pool.map_reduce_index(
                     t,
@@ -149,7 +152,7 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> Measured {
         Bench::Jacobi(n) => {
             let mut grid = kernels::jacobi_grid(pool, n);
             let mut sum = 0.0;
-            let (count, elapsed) = timed(budget, || {
+            let (count, elapsed) = stats::timed(budget, BLOCK, || {
                 sum += kernels::jacobi_step(pool, &mut grid);
                 took();
             });
@@ -170,24 +173,6 @@ fn run(bench: Bench, pool: &PhasePool, budget: Duration) -> Measured {
 
 fn per(elapsed: Duration, count: u64) -> f64 {
     elapsed.as_nanos() as f64 / count.max(1) as f64
-}
-
-/// Calls `step` until `budget` has passed (after one untimed warm-up call); the calls timed
-/// and their time.
-fn timed(budget: Duration, mut step: impl FnMut()) -> (u64, Duration) {
-    step();
-    let start = Instant::now();
-    let mut count = 0;
-    loop {
-        for _ in 0..64 {
-            step();
-        }
-        count += 64;
-        let elapsed = start.elapsed();
-        if elapsed >= budget {
-            return (count, elapsed);
-        }
-    }
 }
 
 fn main() -> ExitCode {

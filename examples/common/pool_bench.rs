@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use lockstep::pool::{kernels, reduce, Grid2, PhasePool};
 use rayon::prelude::*;
 
-use crate::stats::median;
+use crate::stats::{median, timed};
 
 /// What one measurement covers: the thread counts, the Jacobi sizes, the interleaved
 /// repetitions and the target duration of one timed run.
@@ -52,24 +52,6 @@ pub const VERIFY_STEPS: usize = 3;
 /// Phases between two reads of the clock in the phase-overhead runs: a clock read (~25 ns)
 /// then adds well under a nanosecond per phase.
 pub const PHASE_BLOCK: u64 = 64;
-
-/// Runs `step` until `budget` has passed (checking the clock every `block` steps), after one
-/// untimed warm-up step; returns the steps timed and their time.
-pub fn timed(budget: Duration, block: u64, mut step: impl FnMut()) -> (u64, Duration) {
-    step();
-    let start = Instant::now();
-    let mut steps = 0;
-    loop {
-        for _ in 0..block {
-            step();
-        }
-        steps += block;
-        let elapsed = start.elapsed();
-        if elapsed >= budget {
-            return (steps, elapsed);
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Jacobi {

@@ -1,6 +1,27 @@
-//! Statistics helpers shared by the measurement examples (`barrier_compare`,
-//! `pool_compare`, `compare`), included by each with `#[path = "common/stats.rs"] mod stats;`.
+//! Timing and statistics helpers shared by the measurement examples (`barrier_compare`,
+//! `pool_compare`, `compare`, `profile_cost`, `stencils`), included by each with
+//! `#[path = "common/stats.rs"] mod stats;`.
 #![allow(dead_code, reason = "each example uses a subset of these helpers")]
+
+use std::time::{Duration, Instant};
+
+/// Runs `step` until `budget` has passed (checking the clock every `block` steps), after one
+/// untimed warm-up step; returns the steps timed and their time.
+pub fn timed(budget: Duration, block: u64, mut step: impl FnMut()) -> (u64, Duration) {
+    step();
+    let start = Instant::now();
+    let mut steps = 0;
+    loop {
+        for _ in 0..block {
+            step();
+        }
+        steps += block;
+        let elapsed = start.elapsed();
+        if elapsed >= budget {
+            return (steps, elapsed);
+        }
+    }
+}
 
 /// The median of `samples` (the mean of the middle two for an even count).
 ///

@@ -239,26 +239,29 @@ impl PhasePool {
     ///
     /// Resumes a panic of `f` (the section is then not recorded).
     pub fn serial<R>(&self, label: &'static str, f: impl FnOnce() -> R) -> R {
-        let Some(recorder) = &self.recorder else {
-            return f();
-        };
-        let start = recorder.now();
-        let result = f();
-        let after = self.leader.last_phase();
-        recorder.caller_only(PhaseKind::Serial, Some(label), after, start);
-        result
+        self.caller_only(PhaseKind::Serial, Some(label), f)
     }
 
     /// Runs a data-parallel phase that is too small to share (one worker, or one unit of work)
     /// on the calling thread; a profiled pool records it as a phase in which only worker 0 ran.
     pub(crate) fn alone<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.caller_only(PhaseKind::DataParallel, None, f)
+    }
+
+    /// Runs `f` on the calling thread; a profiled pool records it as a phase of `kind` that
+    /// worker 0 ran alone, labelled `label` (`None`: the current label).
+    fn caller_only<R>(
+        &self,
+        kind: PhaseKind,
+        label: Option<&'static str>,
+        f: impl FnOnce() -> R,
+    ) -> R {
         let Some(recorder) = &self.recorder else {
             return f();
         };
         let start = recorder.now();
         let result = f();
-        let after = self.leader.last_phase();
-        recorder.caller_only(PhaseKind::DataParallel, None, after, start);
+        recorder.caller_only(kind, label, self.leader.last_phase(), start);
         result
     }
 

@@ -26,7 +26,6 @@ const MAX_SYNCS: usize = 1 << 20;
 pub(crate) struct Recorder {
     /// Read by every worker at every phase: on a line nobody writes (the logs are padded).
     origin: Instant,
-    threads: usize,
     leader: CachePadded<Mutex<LeaderLog>>,
     workers: Box<[CachePadded<Mutex<WorkerLog>>]>,
 }
@@ -101,7 +100,6 @@ impl Recorder {
     pub(crate) fn new(threads: usize) -> Recorder {
         Recorder {
             origin: Instant::now(),
-            threads,
             leader: CachePadded::default(),
             workers: (0..threads).map(|_| CachePadded::default()).collect(),
         }
@@ -231,14 +229,14 @@ impl Recorder {
             .iter()
             .map(|log| std::mem::take(&mut *lock(log)))
             .collect();
-        let mut cursors = vec![0; self.threads];
+        let mut cursors = vec![0; logs.len()];
         let phases = headers
             .iter()
             .map(|header| assemble(header, &logs, &mut cursors))
             .collect();
         Profile {
             enabled: true,
-            threads: self.threads,
+            threads: logs.len(),
             phases,
             unrecorded,
         }
