@@ -70,17 +70,39 @@ fn serial(s: Size, arrays: &mut Arrays) {
     }
 }
 
-/// Plane `i` of the sweep from `x` into `out` (one plane), skipping the boundary.
+/// Plane `i` of the sweep from `x` into `out` (one plane), skipping the boundary. The same
+/// sums as [`update`] in the same order, over rows sliced to the interior's length so that the
+/// compiler drops the bounds checks and vectorises the loop.
 fn plane(x: &[f64], n: usize, i: usize, out: &mut [f64]) {
     if i == 0 || i + 1 >= n {
         return;
     }
     let p = n * n;
+    let m = n - 2;
+    let (below, here, above) = (
+        &x[(i - 1) * p..i * p],
+        &x[i * p..(i + 1) * p],
+        &x[(i + 1) * p..(i + 2) * p],
+    );
     for j in 1..n - 1 {
-        for k in 1..n - 1 {
-            out[j * n + k] = update(x, i * p + j * n + k, n, p);
+        let row = |plane, j, shift| interior(plane, j * n + shift, m);
+        let (centre, west, east) = (row(here, j, 1), row(here, j, 0), row(here, j, 2));
+        let (north, south) = (row(here, j - 1, 1), row(here, j + 1, 1));
+        let (down, up) = (row(below, j, 1), row(above, j, 1));
+        let out = &mut out[j * n + 1..][..m];
+        for k in 0..m {
+            let c = centre[k];
+            out[k] = 0.125 * (up[k] - 2.0 * c + down[k])
+                + 0.125 * (south[k] - 2.0 * c + north[k])
+                + 0.125 * (east[k] - 2.0 * c + west[k])
+                + c;
         }
     }
+}
+
+/// The `m` values of `plane` from `start`.
+fn interior(plane: &[f64], start: usize, m: usize) -> &[f64] {
+    &plane[start..][..m]
 }
 
 fn rayon(s: Size, arrays: &mut Arrays) {
