@@ -64,6 +64,22 @@ extern "C" {
         u: *mut c_double,
         vt: *mut c_double,
     ) -> c_double;
+    fn omp_peers_stream_init(
+        threads: c_int,
+        n: c_long,
+        a: *mut c_double,
+        b: *mut c_double,
+        c: *mut c_double,
+    );
+    fn omp_peers_stream_triad(
+        threads: c_int,
+        n: c_long,
+        times: c_long,
+        a: *mut c_double,
+        b: *const c_double,
+        c: *const c_double,
+        scalar: c_double,
+    ) -> c_double;
 }
 
 /// A two-array stencil (`jacobi_1d`, `jacobi_2d`, `heat_3d`): seconds. The public function
@@ -162,6 +178,42 @@ pub(crate) fn adi(n: c_long, tsteps: c_long, threads: c_int, u: &mut [f64], vt: 
     // caller checked they hold and which do not overlap (two `&mut`); it keeps no pointer after
     // it returns.
     unsafe { omp_peers_adi(n, tsteps, threads, u.as_mut_ptr(), vt.as_mut_ptr()) }
+}
+
+/// Fills STREAM's arrays, each thread its static block. The three slices have one length.
+pub(crate) fn stream_init(threads: c_int, a: &mut [f64], b: &mut [f64], c: &mut [f64]) {
+    debug_assert!(a.len() == b.len() && b.len() == c.len());
+    let n = c_long::try_from(a.len()).expect("a slice length fits a C long");
+    // SAFETY: the C function writes `n` doubles through each pointer; the three slices hold
+    // that many and do not overlap (three `&mut`); it keeps no pointer after it returns.
+    unsafe { omp_peers_stream_init(threads, n, a.as_mut_ptr(), b.as_mut_ptr(), c.as_mut_ptr()) }
+}
+
+/// `times` STREAM triads `a = b + scalar * c`: seconds. The three slices have one length.
+pub(crate) fn stream_triad(
+    threads: c_int,
+    times: c_long,
+    a: &mut [f64],
+    b: &[f64],
+    c: &[f64],
+    scalar: f64,
+) -> f64 {
+    debug_assert!(a.len() == b.len() && b.len() == c.len());
+    let n = c_long::try_from(a.len()).expect("a slice length fits a C long");
+    // SAFETY: the C function writes `n` doubles through `a` and reads `n` through `b` and `c`,
+    // which hold that many; `a` is a `&mut`, so it overlaps neither; it keeps no pointer after
+    // it returns.
+    unsafe {
+        omp_peers_stream_triad(
+            threads,
+            n,
+            times,
+            a.as_mut_ptr(),
+            b.as_ptr(),
+            c.as_ptr(),
+            scalar,
+        )
+    }
 }
 
 /// `(seconds, last reduction)`.

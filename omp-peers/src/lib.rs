@@ -20,6 +20,7 @@
 //! | [`empty_phase_max`] | empty `omp for` phases ending in a max-reduction |
 //! | [`jacobi2d_residual`], [`jacobi2d_residual_timed`] | the reference Jacobi kernel with its residual every sweep |
 //! | [`jacobi_1d`], [`jacobi_2d`], [`heat_3d`], [`fdtd_2d`], [`seidel_2d`], [`adi`] | the PolyBench/C 4.2 stencils, in PolyBench's update order |
+//! | [`StreamArrays::triad`] | STREAM's triad, the memory bandwidth roof |
 //!
 //! The PolyBench functions take the arrays row-major (plane-major for `heat_3d`) and return
 //! the seconds of their parallel region.
@@ -472,4 +473,61 @@ pub fn adi(n: usize, tsteps: usize, threads: usize, u: &mut [f64], vt: &mut [f64
     let (team, n, tsteps) = (omp_threads(threads), c_long(n), c_long(tsteps));
     let _ = (team, n, tsteps);
     with_openmp!(ffi::adi(n, tsteps, team, u, vt))
+}
+
+/// STREAM's three arrays (McCalpin's `stream.c`), filled by the OpenMP threads that sweep them
+/// (`schedule(static)`), for the triad `a = b + scalar * c`: the memory bandwidth roof of the
+/// stencils. A triad moves `24 * len` bytes by STREAM's count (read `b` and `c`, write `a`).
+#[derive(Debug)]
+pub struct StreamArrays {
+    threads: i32,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    c: Vec<f64>,
+}
+
+impl StreamArrays {
+    /// Three arrays of `len` elements (`a` = 1, `b` = 2, `c` = 0.5), each page first written by
+    /// the thread of `threads` that owns it in the triad.
+    ///
+    /// # Panics
+    ///
+    /// If `threads == 0`, or without OpenMP.
+    pub fn new(threads: usize, len: usize) -> StreamArrays {
+        let team = omp_threads(threads);
+        // `vec![0.0; len]` of a large `len` is fresh zero pages that nobody has touched yet,
+        // so the C fill places each page.
+        let (mut a, mut b, mut c) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+        let _ = (team, &mut a, &mut b, &mut c);
+        with_openmp!(ffi::stream_init(team, &mut a, &mut b, &mut c));
+        StreamArrays {
+            threads: team,
+            a,
+            b,
+            c,
+        }
+    }
+
+    /// Runs `times` triads in one parallel region (one `omp for` each) and returns the seconds.
+    ///
+    /// # Panics
+    ///
+    /// Without OpenMP.
+    pub fn triad(&mut self, times: usize, scalar: f64) -> f64 {
+        let times = c_long(times);
+        let _ = (times, scalar);
+        with_openmp!(ffi::stream_triad(
+            self.threads,
+            times,
+            &mut self.a,
+            &self.b,
+            &self.c,
+            scalar
+        ))
+    }
+
+    /// The array the triads write.
+    pub fn a(&self) -> &[f64] {
+        &self.a
+    }
 }

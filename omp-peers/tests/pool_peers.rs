@@ -87,3 +87,21 @@ fn proc_bind_is_reported_with_openmp() {
         omp_peers::available().is_ok()
     );
 }
+
+#[test]
+fn stream_triad_computes_b_plus_scalar_times_c() {
+    if !openmp("stream_triad_computes_b_plus_scalar_times_c") {
+        return;
+    }
+    for (threads, len) in [(1, 1), (2, 1000), (3, 1001), (5, 4)] {
+        let mut arrays = omp_peers::StreamArrays::new(threads, len);
+        assert!(arrays.a().iter().all(|&x| x == 1.0), "filled a");
+        let seconds = arrays.triad(3, 3.0);
+        assert!(seconds >= 0.0);
+        // a = 2 + 3 * 0.5, whatever the number of triads.
+        assert!(
+            arrays.a().iter().all(|&x| x == 3.5),
+            "{threads} threads, {len}"
+        );
+    }
+}
