@@ -4,17 +4,19 @@
 //! this file.
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::panic::resume_unwind;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
 use crate::action::Action;
+use crate::arrival::Arrival;
 use crate::builder::BarrierBuilder;
 use crate::error::{BrokenBarrierError, BrokenCause};
 use crate::profile::{BarrierProfile, Counters};
 use crate::seated::SeatTable;
-use crate::state::{Stage, State};
+use crate::state::{widen_generation, Stage, State};
 use crate::sync::{spin_loop, Arc, AtomicU64, Ordering};
 use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
 
@@ -59,6 +61,9 @@ struct Shared {
     state: CachePadded<AtomicU64>,
     /// Where waiters sleep; on its own cache line so arrivals do not bounce it.
     parker: CachePadded<Parker>,
+    /// A full generation number near the state's (see `state::widen_generation`), moved
+    /// forward every `GENERATION_CHECKPOINT` generations by the thread that starts one.
+    generation_base: AtomicU64,
     parties: usize,
     action: Option<Action>,
     default_timeout: Option<Duration>,
@@ -84,7 +89,7 @@ enum Joined {
     /// Not last: wait for the generation's outcome.
     Waiting { generation: u64, index: usize },
     /// Last, and the barrier has no action: the joining CAS released the generation.
-    Released,
+    Released { generation: u64 },
     /// Last, with an action to run before deciding the generation.
     Complete { generation: u64 },
 }
@@ -121,6 +126,7 @@ impl Barrier {
         let shared = Shared {
             state: CachePadded::new(AtomicU64::new(State::INITIAL.bits())),
             parker: CachePadded::new(Parker::default()),
+            generation_base: AtomicU64::new(0),
             parties,
             action,
             default_timeout,
@@ -257,19 +263,76 @@ impl Barrier {
             })
     }
 
-    #[inline]
-    fn wait_central(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+    /// Counts this thread into the filling generation and returns at once (split-phase): the
+    /// last arriver runs the action here. The returned [`Arrival`]'s
+    /// [`wait`](Arrival::wait) then returns what [`wait`](Barrier::wait) would have, so work that
+    /// does not need the others can overlap the barrier (C++20's `arrive` and `wait(token)`,
+    /// Java's `Phaser::arrive` and `awaitAdvance`).
+    ///
+    /// Abort, reset and timeouts treat an arrived thread as a waiting one: one outcome per
+    /// generation. The timeout of its wait starts when it calls [`Arrival::wait`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use barrier_core::Barrier;
+    ///
+    /// let barrier = Barrier::new(2);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..2 {
+    ///         s.spawn(|| {
+    ///             let arrival = barrier.arrive().unwrap();
+    ///             let overlapped: u64 = (0..1000).sum(); // needs nobody else
+    ///             let index = arrival.wait().unwrap();
+    ///             assert!(index < 2 && overlapped == 499_500);
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(barrier.generation(), 1);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenBarrierError`] if the barrier is broken (or finished) when this thread arrives.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Barrier::wait): resumes the action's panic in the last arriver; panics on a
+    /// seated barrier (arrive through a [`Seat`](crate::Seat)) or inside its own action.
+    pub fn arrive(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
+        self.assert_anonymous("arrive");
+        let (generation, outcome) = match self.join()? {
+            Joined::Waiting { generation, index } => {
+                let full = self.widen(generation);
+                return Ok(Arrival::central(self, full, generation, index));
+            }
+            Joined::Released { generation } => {
+                self.notify();
+                (generation, Ok(self.shared.parties - 1))
+            }
+            Joined::Complete { generation } => (generation, self.complete(generation)),
+        };
+        Ok(Arrival::decided(self.widen(generation), outcome))
+    }
+
+    fn assert_anonymous(&self, operation: &str) {
         if let Mode::Seated(_) = self.shared.mode {
             panic!(
-                "Barrier::wait on a barrier built with build_seated(): its algorithm needs a \
-                 fixed identity per thread, so wait through the thread's Seat instead"
+                "Barrier::{operation} on a barrier built with build_seated(): its algorithm \
+                 needs a fixed identity per thread, so {operation} through the thread's Seat \
+                 instead"
             );
         }
+    }
+
+    #[inline]
+    fn wait_central(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+        self.assert_anonymous("wait");
         match self.join()? {
             Joined::Waiting { generation, index } => self
                 .await_decision(generation, deadline_after(timeout))
                 .map(|()| index),
-            Joined::Released => {
+            Joined::Released { .. } => {
                 self.notify();
                 Ok(self.shared.parties - 1)
             }
@@ -305,7 +368,12 @@ impl Barrier {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) if releases => return Ok(Joined::Released),
+                Ok(_) if releases => {
+                    self.started_generation(next);
+                    return Ok(Joined::Released {
+                        generation: current.generation(),
+                    });
+                }
                 Ok(_) if last => {
                     return Ok(Joined::Complete {
                         generation: current.generation(),
@@ -381,6 +449,12 @@ impl Barrier {
         &self.shared.parker
     }
 
+    /// Whether generation `generation` (the field), which this thread joined and has not
+    /// left, was released: while it is inside, the generation only moves on by a release.
+    pub(crate) fn is_released(&self, generation: u64) -> bool {
+        !self.load().is_generation(generation)
+    }
+
     /// Waits until generation `generation`, which this thread joined, is released (`Ok`) or
     /// fails (this thread leaves it and gets the error).
     #[cold]
@@ -454,6 +528,7 @@ impl Barrier {
             .expect("leaving always changes the state");
         if after.stage() == Stage::Filling {
             // Arrivals wait for the reset to drain.
+            self.started_generation(after);
             self.notify();
         }
         broken(before)
@@ -466,23 +541,33 @@ impl Barrier {
         let parties = self.shared.parties;
         let outcome = match &self.shared.action {
             Some(action) => action.run(),
-            None => Ok(()),
+            None => Ok(ControlFlow::Continue(())),
         };
-        self.transition(|state| {
-            debug_assert!(
-                state.is_generation(generation) && self.action_runs(state),
-                "{state:?} was decided during the action of generation {generation}"
-            );
-            Some(match outcome {
-                Ok(()) => state.next_generation(),
-                Err(_) => state
-                    .failed(Stage::Broken, BrokenCause::ActionPanicked)
-                    .with_count(state.count() - 1),
+        let (_, after) = self
+            .transition(|state| {
+                debug_assert!(
+                    state.is_generation(generation) && self.action_runs(state),
+                    "{state:?} was decided during the action of generation {generation}"
+                );
+                Some(match outcome {
+                    Ok(ControlFlow::Continue(())) => state.next_generation(),
+                    // Released (the generation moved on) and finished in the same word, so every
+                    // waiter that sees its release also sees the end.
+                    Ok(ControlFlow::Break(())) => state
+                        .next_generation()
+                        .failed(Stage::Broken, BrokenCause::Finished),
+                    Err(_) => state
+                        .failed(Stage::Broken, BrokenCause::ActionPanicked)
+                        .with_count(state.count() - 1),
+                })
             })
-        });
+            .expect("deciding a complete generation always changes the state");
+        if outcome.is_ok() {
+            self.started_generation(after);
+        }
         self.notify();
         match outcome {
-            Ok(()) => Ok(parties - 1),
+            Ok(_) => Ok(parties - 1),
             Err(panic) => resume_unwind(panic),
         }
     }
@@ -533,6 +618,7 @@ impl Barrier {
                 Stage::Broken => state.failed(Stage::Resetting, cause_of(state)),
             };
             if self.replace(state, |_| next) {
+                self.started_generation(next);
                 return;
             }
         }
@@ -629,10 +715,83 @@ impl Barrier {
         }
     }
 
-    /// Whether the barrier is broken (Python's `broken`).
+    /// The generations this barrier has ended: released, or failed and then reset (a failed
+    /// generation ends when the barrier fills again). Java's `Phaser::getPhase`, counting from
+    /// 0; a snapshot, like [`n_waiting`](Barrier::n_waiting).
+    ///
+    /// A thread whose `wait` in generation `g` returned `Ok` reads at least `g + 1`; an
+    /// [`Arrival`](crate::Arrival) tells the generation it joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = barrier_core::Barrier::new(1);
+    /// assert_eq!(barrier.generation(), 0);
+    /// barrier.wait().unwrap();
+    /// barrier.wait().unwrap();
+    /// assert_eq!(barrier.generation(), 2);
+    /// barrier.abort();
+    /// barrier.reset();
+    /// assert_eq!(barrier.generation(), 3, "the aborted generation ended at the reset");
+    /// ```
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        match &self.shared.mode {
+            Mode::Anonymous => self.full_generation(self.load()),
+            Mode::Seated(seated) => seated.generation(self.load()),
+        }
+    }
+
+    /// The full generation number of `state`, the state word of an anonymous barrier.
+    #[inline]
+    pub(crate) fn full_generation(&self, state: State) -> u64 {
+        self.widen(state.generation())
+    }
+
+    /// The full generation number of a recent generation field (see `state::widen_generation`).
+    #[inline]
+    fn widen(&self, field: u64) -> u64 {
+        // Relaxed: the base only needs to be within half the field's range of the truth, which
+        // any value it held in the last few checkpoints is.
+        widen_generation(field, self.shared.generation_base.load(Ordering::Relaxed))
+    }
+
+    /// Called with every state word that starts a generation (a release, the end of a reset's
+    /// drain, the reset of an empty broken barrier): moves the generation base at checkpoints.
+    #[inline]
+    fn started_generation(&self, state: State) {
+        if state.is_generation_checkpoint() {
+            self.move_generation_base(state);
+        }
+    }
+
+    #[cold]
+    fn move_generation_base(&self, state: State) {
+        let full = self.full_generation(state);
+        // Relaxed, and a maximum, so that a thread delayed here never moves it back.
+        self.shared
+            .generation_base
+            .fetch_max(full, Ordering::Relaxed);
+    }
+
+    /// Whether the barrier is broken (Python's `broken`). A [finished](Barrier::is_finished)
+    /// barrier is broken too: its waits fail.
     #[must_use]
     pub fn is_broken(&self) -> bool {
         self.load().stage() == Stage::Broken
+    }
+
+    /// Whether the action ended the run: it returned
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break), that generation was released, and
+    /// later waits fail with [`BrokenCause::Finished`] until [`reset`](Barrier::reset).
+    ///
+    /// Every thread of the finishing generation sees `true` as soon as its `wait` returns, so
+    /// `while barrier.wait().is_ok() && !barrier.is_finished() { step() }` stops every thread
+    /// after the same step. See [`BarrierBuilder::action`] for an example.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        let state = self.load();
+        state.stage() != Stage::Filling && state.cause() == Some(BrokenCause::Finished)
     }
 
     /// Wakes parked threads after a state change they may wait for: those parked on the

@@ -1,9 +1,10 @@
 //! Configuring and building a [`Barrier`].
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
-use crate::action::Action;
+use crate::action::{Action, ActionOutcome};
 use crate::algo::{Dissemination, Gather, Tree};
 use crate::alloc::{out_of_memory, try_collect};
 use crate::barrier::{Barrier, Mode};
@@ -123,7 +124,7 @@ pub(crate) const SMALL_TEAM: usize = 2;
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct BarrierBuilder {
     parties: usize,
-    action: Option<Box<dyn FnMut() + Send>>,
+    action: Option<Box<dyn FnMut() -> ControlFlow<()> + Send>>,
     timeout: Option<Duration>,
     algorithm: Algorithm,
     wait_policy: Option<WaitPolicy>,
@@ -180,8 +181,52 @@ impl BarrierBuilder {
     /// assert_eq!(generation.load(Ordering::Relaxed), 100, "once per generation");
     /// # Ok::<(), barrier_core::BuildError>(())
     /// ```
-    pub fn action(mut self, action: impl FnMut() + Send + 'static) -> BarrierBuilder {
-        self.action = Some(Box::new(action));
+    ///
+    /// An action that returns [`ControlFlow<()>`] can end the run: `Break` releases its
+    /// generation as usual and *finishes* the barrier, which every thread of that generation
+    /// sees through [`Barrier::is_finished`] as soon as its `wait` returns; later waits fail
+    /// with [`BrokenCause::Finished`](crate::BrokenCause::Finished) until
+    /// [`reset`](Barrier::reset). A time-step loop ends without an extra episode:
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use barrier_core::{Barrier, BrokenCause};
+    ///
+    /// let steps = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&steps);
+    /// let barrier = Barrier::builder(3)
+    ///     .action(move || {
+    ///         // Converged after 10 steps (a residual test, in a real solver).
+    ///         if counter.fetch_add(1, Ordering::Relaxed) + 1 == 10 {
+    ///             ControlFlow::Break(())
+    ///         } else {
+    ///             ControlFlow::Continue(())
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..3 {
+    ///         s.spawn(|| {
+    ///             let mut mine = 0;
+    ///             while barrier.wait().is_ok() && !barrier.is_finished() {
+    ///                 mine += 1; // one time step
+    ///             }
+    ///             assert_eq!(mine, 9, "every thread stops after the same step");
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::Finished);
+    /// barrier.reset();
+    /// assert!(!barrier.is_finished(), "a reset revives it");
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
+    pub fn action<R: ActionOutcome>(
+        mut self,
+        mut action: impl FnMut() -> R + Send + 'static,
+    ) -> BarrierBuilder {
+        self.action = Some(Box::new(move || action().into_control_flow()));
         self
     }
 

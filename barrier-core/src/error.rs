@@ -36,7 +36,7 @@ use std::fmt;
 /// barrier.abort();
 /// assert_eq!(next_step(&barrier), "shutting down");
 ///
-/// let faulty = Barrier::builder(1).action(|| panic!("bug in the action")).build()?;
+/// let faulty = Barrier::builder(1).action(|| -> () { panic!("bug in the action") }).build()?;
 /// // The panic resumes in the thread that ran the action...
 /// assert!(catch_unwind(AssertUnwindSafe(|| faulty.wait())).is_err());
 /// // ...and the barrier stays broken.
@@ -54,6 +54,10 @@ pub enum BrokenCause {
     TimedOut,
     /// The barrier's action panicked.
     ActionPanicked,
+    /// The barrier's action returned [`ControlFlow::Break`](std::ops::ControlFlow::Break):
+    /// its generation was released, and the barrier is finished until
+    /// [`reset`](crate::Barrier::reset) (see [`Barrier::is_finished`](crate::Barrier::is_finished)).
+    Finished,
 }
 
 impl BrokenCause {
@@ -63,6 +67,7 @@ impl BrokenCause {
             BrokenCause::Reset => 2,
             BrokenCause::TimedOut => 3,
             BrokenCause::ActionPanicked => 4,
+            BrokenCause::Finished => 5,
         }
     }
 
@@ -72,6 +77,7 @@ impl BrokenCause {
             2 => Some(BrokenCause::Reset),
             3 => Some(BrokenCause::TimedOut),
             4 => Some(BrokenCause::ActionPanicked),
+            5 => Some(BrokenCause::Finished),
             _ => None,
         }
     }
@@ -119,6 +125,7 @@ impl fmt::Display for BrokenBarrierError {
             BrokenCause::Reset => "barrier was reset while this thread waited",
             BrokenCause::TimedOut => "barrier is broken: a waiter timed out",
             BrokenCause::ActionPanicked => "barrier is broken: its action panicked",
+            BrokenCause::Finished => "barrier is finished: its action ended the run",
         })
     }
 }

@@ -10,7 +10,9 @@
 //! |------|------------|
 //! | [`Barrier`] | the barrier handle (`Clone + Send + Sync`) |
 //! | [`BarrierBuilder`] | action, default timeout, [`Algorithm`], [`WaitPolicy`], [`Placement`] |
+//! | [`ActionOutcome`] | what an action returns: `()`, or `ControlFlow<()>` to finish the barrier |
 //! | [`Seat`] | one thread's fixed place at a seated (tree, dissemination) barrier |
+//! | [`Arrival`] | a thread counted in that waits later (`arrive`, then `wait`): split-phase |
 //! | [`BrokenBarrierError`], [`BrokenCause`] | why a `wait` failed |
 //! | [`BuildError`], [`MAX_PARTIES`] | why a barrier could not be built; the most parties it may have |
 //! | [`Signal`] | the barriers' spin-yield-park waiting, for protocols that are not barriers |
@@ -42,6 +44,7 @@
 mod action;
 mod algo;
 mod alloc;
+mod arrival;
 mod barrier;
 mod builder;
 mod error;
@@ -53,6 +56,8 @@ mod sync;
 pub mod topology;
 mod wait;
 
+pub use action::ActionOutcome;
+pub use arrival::Arrival;
 pub use barrier::Barrier;
 pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN};
 pub use error::{BrokenBarrierError, BrokenCause, BuildError};

@@ -2,12 +2,14 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use std::panic::resume_unwind;
 use std::time::Instant;
 
-use crate::algo::{Arrival, Gather, COMPLETER_SEAT};
+use crate::algo::{Gather, Reached, COMPLETER_SEAT};
+use crate::arrival::Arrival;
 use crate::barrier::{broken, Barrier, Mode};
 use crate::error::{BrokenBarrierError, BrokenCause};
 use crate::seated::{record_failure, SeatTable};
@@ -168,12 +170,83 @@ impl Seat {
         }
     }
 
+    /// Counts this seat into its next generation and returns at once (split-phase; see
+    /// [`Barrier::arrive`]). The returned [`Arrival`] borrows the seat, so it cannot arrive or
+    /// wait again before that arrival is waited for.
+    ///
+    /// On a tree, the seat's part of the gathering is done here: the seat that completes the
+    /// generation runs the action inside `arrive`, and the others are released without waiting
+    /// for this seat's `wait`. A dissemination seat must exchange signals with others in every
+    /// round, so its `arrive` does the whole gathering, as [`wait`](Seat::wait) does, and
+    /// returns an arrival that is already decided.
+    ///
+    /// See [`Arrival`] for an example.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenBarrierError`] if the barrier is broken (or finished) when the seat arrives; on
+    /// a dissemination barrier, also as [`wait`](Seat::wait).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Seat::wait).
+    pub fn arrive(&mut self) -> Result<Arrival<'_>, BrokenBarrierError> {
+        let seated = match self.barrier.mode() {
+            Mode::Anonymous => return self.barrier.arrive(),
+            Mode::Seated(seated) => seated,
+        };
+        match &seated.gather {
+            Gather::Tree(tree) => {
+                let generation = self.join(seated)?;
+                if tree.arrive(self.index, generation) == Reached::Completer {
+                    let outcome = self.complete(seated, generation);
+                    return Ok(Arrival::decided(generation, outcome));
+                }
+                Ok(Arrival::seated(self, generation))
+            }
+            Gather::Dissemination(_) => {
+                let generation = self.generation.get();
+                let outcome = self.wait_with(self.barrier.default_timeout());
+                Ok(Arrival::decided(generation, Ok(outcome?)))
+            }
+        }
+    }
+
+    /// Whether generation `generation`, which this seat arrived in, was released.
+    pub(crate) fn is_released(&self, generation: u64) -> bool {
+        match self.barrier.mode() {
+            Mode::Seated(seated) => seated.poll_release(generation).is_some(),
+            Mode::Anonymous => unreachable!("an anonymous barrier's arrival is not a seat's"),
+        }
+    }
+
+    /// Waits for the release of `generation`, which this seat arrived in (a tree seat that did
+    /// not complete it).
+    pub(crate) fn await_release(
+        &self,
+        generation: u64,
+        deadline: Option<Instant>,
+    ) -> Result<usize, BrokenBarrierError> {
+        match self.barrier.mode() {
+            Mode::Seated(seated) => self.wait_release(seated, generation, deadline),
+            Mode::Anonymous => unreachable!("an anonymous barrier's arrival is not a seat's"),
+        }
+    }
+
     #[inline]
     fn wait_seated(
         &self,
         seated: &SeatTable,
         timeout: Option<Duration>,
     ) -> Result<usize, BrokenBarrierError> {
+        let generation = self.join(seated)?;
+        self.gather(seated, generation, deadline_after(timeout))
+    }
+
+    /// Arrives in this seat's next generation (first handling a failure found on the way);
+    /// returns the generation.
+    #[inline]
+    fn join(&self, seated: &SeatTable) -> Result<u64, BrokenBarrierError> {
         loop {
             let generation = self.generation.get();
             // Episodes never write the state word: this load hits the cache unless something
@@ -193,7 +266,7 @@ impl Seat {
                 self.enter_failed(state)?;
                 continue;
             }
-            return self.gather(seated, generation, deadline_after(timeout));
+            return Ok(generation);
         }
     }
 
@@ -224,7 +297,7 @@ impl Seat {
     ) -> Result<usize, BrokenBarrierError> {
         let parties = self.barrier.parties();
         let completes = match &seated.gather {
-            Gather::Tree(tree) => tree.arrive(self.index, generation) == Arrival::Completer,
+            Gather::Tree(tree) => tree.arrive(self.index, generation) == Reached::Completer,
             Gather::Dissemination(dissemination) => {
                 let mut deadline = deadline;
                 let finished = dissemination.arrive(
@@ -267,6 +340,19 @@ impl Seat {
         if completes {
             return self.complete(seated, generation);
         }
+        self.wait_release(seated, generation, deadline)
+    }
+
+    /// Waits for the completer's release of `generation`, which this seat arrived in and did
+    /// not complete.
+    #[inline]
+    fn wait_release(
+        &self,
+        seated: &SeatTable,
+        generation: u64,
+        deadline: Option<Instant>,
+    ) -> Result<usize, BrokenBarrierError> {
+        let parties = self.barrier.parties();
         // As for a dissemination flag: the release word alone first.
         if let Some(completer) = self
             .barrier
@@ -319,11 +405,17 @@ impl Seat {
         let parties = self.barrier.parties();
         let outcome = match self.barrier.action() {
             Some(action) => action.run(),
-            None => Ok(()),
+            None => Ok(ControlFlow::Continue(())),
         };
         self.generation.set(generation + 1);
         match outcome {
-            Ok(()) => {
+            Ok(flow) => {
+                if flow.is_break() {
+                    // Nobody can pass this generation before its release, so every seat is
+                    // still to join the next one: fail that one now, before the release, so
+                    // that each seat sees the end as soon as its wait returns.
+                    seated.finish(&self.barrier, generation + 1);
+                }
                 seated.publish_release(generation, self.index);
                 self.barrier.notify_release();
                 Ok(parties - 1)

@@ -245,6 +245,24 @@ impl SeatTable {
         true
     }
 
+    /// The action of `generation - 1` ended the run: fails `generation`, which no seat can
+    /// have joined (they wait for the release of the one before), as finished.
+    pub(crate) fn finish(&self, barrier: &Barrier, generation: u64) {
+        let failed = self.claim(generation);
+        debug_assert!(
+            failed,
+            "a seat joined generation {generation} before its release"
+        );
+        let recorded = record_failure(
+            barrier,
+            generation,
+            Stage::Broken,
+            BrokenCause::Finished,
+            barrier.parties(),
+        );
+        debug_assert!(recorded, "generation {generation} failed before it opened");
+    }
+
     /// Fails the open generation (abort, reset, a dropped seat): the first one that not every
     /// seat has arrived in. If the one before it is still undecided, first waits for it: for its
     /// action (as CPython's abort waits for the lock the action holds), or for the record of a
@@ -316,6 +334,31 @@ impl SeatTable {
             if done {
                 return;
             }
+        }
+    }
+
+    /// [`Barrier::generation`] of a seated barrier whose state word is `state`: the
+    /// generations every seat has passed, less the last one while it waits for its release or,
+    /// when it failed, while the failure is recorded (not reset).
+    pub(crate) fn generation(&self, state: State) -> u64 {
+        let open = self.open_generation();
+        let Some(previous) = open.checked_sub(1) else {
+            return 0;
+        };
+        let claimed = self
+            .slots
+            .iter()
+            // Relaxed: advisory, like any snapshot of a moving barrier.
+            .any(|slot| slot.load(Ordering::Relaxed) == claimed_in(previous));
+        let ended = if claimed {
+            state.stage() == Stage::Filling
+        } else {
+            self.released(previous)
+        };
+        if ended {
+            open
+        } else {
+            previous
         }
     }
 

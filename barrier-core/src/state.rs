@@ -63,6 +63,27 @@ pub const MAX_PARTIES: usize = u32::MAX as usize;
 const _: () = assert!(64 - GEN_SHIFT >= 24);
 const _: () = assert!(MAX_PARTIES as u64 <= COUNT_MASK);
 
+/// How often (in generations) a barrier moves the base from which it widens the state's
+/// generation field to a full `u64` (see [`widen_generation`]): rarely enough to cost
+/// nothing, often enough that the base stays far within half the field's range.
+pub(crate) const GENERATION_CHECKPOINT: u64 = 1 << 20;
+
+const GEN_FIELD_MASK: u64 = u64::MAX >> GEN_SHIFT;
+
+const _: () = assert!(GENERATION_CHECKPOINT * 8 <= GEN_FIELD_MASK / 2);
+
+/// The full generation number of a state word's generation field `field`, rebuilt from
+/// `base`: a full generation number within half the field's range of it (before or after),
+/// which the field holds modulo its width.
+pub(crate) fn widen_generation(field: u64, base: u64) -> u64 {
+    let ahead = field.wrapping_sub(base) & GEN_FIELD_MASK;
+    if ahead <= GEN_FIELD_MASK / 2 {
+        base.wrapping_add(ahead)
+    } else {
+        base.wrapping_sub(GEN_FIELD_MASK + 1 - ahead)
+    }
+}
+
 impl State {
     /// Generation 0, filling, nobody inside.
     pub(crate) const INITIAL: State = State(0);
@@ -102,6 +123,12 @@ impl State {
     #[inline]
     pub(crate) fn generation(self) -> u64 {
         self.0 >> GEN_SHIFT
+    }
+
+    /// Whether this state starts a generation at which the widening base moves.
+    #[inline]
+    pub(crate) fn is_generation_checkpoint(self) -> bool {
+        self.generation() % GENERATION_CHECKPOINT == 0
     }
 
     /// Whether `self` still belongs to generation `generation` (see [`State::generation`]).
@@ -258,6 +285,26 @@ mod tests {
         let last = State::from_bits(!(COUNT_MASK | STAGE_MASK | CAUSE_MASK));
         let wrapped = last.next_generation();
         assert_eq!(wrapped, State::INITIAL);
+    }
+
+    #[test]
+    fn generations_widen_from_a_nearby_base() {
+        let at = |full: u64| State((full & GEN_FIELD_MASK) << GEN_SHIFT);
+        for full in [0, 5, GEN_FIELD_MASK, GEN_FIELD_MASK + 7, 3 << 40] {
+            for base in [
+                full.saturating_sub(GENERATION_CHECKPOINT * 3),
+                full,
+                full + GENERATION_CHECKPOINT,
+            ] {
+                assert_eq!(
+                    widen_generation(at(full).generation(), base),
+                    full,
+                    "{full} from {base}"
+                );
+            }
+        }
+        assert!(at(GENERATION_CHECKPOINT * 2).is_generation_checkpoint());
+        assert!(!at(GENERATION_CHECKPOINT + 1).is_generation_checkpoint());
     }
 
     #[test]

@@ -371,8 +371,10 @@ fn reset_during_the_action_waits_for_it_and_fails_nobody() {
 fn an_action_panic_resumes_in_the_completer_and_breaks_the_others() {
     for algorithm in ALGORITHMS {
         with_watchdog(HANG, move || {
-            let (barrier, mut seats) =
-                seated(Barrier::builder(3).action(|| panic!("boom")), algorithm);
+            let (barrier, mut seats) = seated(
+                Barrier::builder(3).action(|| -> () { panic!("boom") }),
+                algorithm,
+            );
             let results = run_seats(&mut seats, |seat| {
                 catch_unwind(AssertUnwindSafe(|| seat.wait()))
             });

@@ -354,7 +354,7 @@ fn debug_is_like_pythons_repr() {
 fn action_panic_breaks_the_barrier_and_resumes_in_the_last_arriver() {
     with_watchdog(HANG, || {
         let barrier = Barrier::builder(3)
-            .action(|| panic!("action failed"))
+            .action(|| -> () { panic!("action failed") })
             .build()
             .unwrap();
         let results = run_threads(3, |_| catch_unwind(AssertUnwindSafe(|| barrier.wait())));

@@ -20,7 +20,7 @@ pub(crate) use tree::Tree;
 
 /// What a seat's arrival found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Arrival {
+pub(crate) enum Reached {
     /// Everyone has arrived and this seat completes the generation.
     Completer,
     /// This seat's part is done: wait for the completer's release.

@@ -7,7 +7,7 @@
 
 use crossbeam_utils::CachePadded;
 
-use super::Arrival;
+use super::Reached;
 use crate::alloc::out_of_memory;
 use crate::error::BuildError;
 use crate::state::MAX_PARTIES;
@@ -83,16 +83,16 @@ impl Tree {
     }
 
     /// Seat `seat` arrives for generation `generation`.
-    pub(crate) fn arrive(&self, seat: usize, generation: u64) -> Arrival {
+    pub(crate) fn arrive(&self, seat: usize, generation: u64) -> Reached {
         let mut index = seat / self.fan_in;
         loop {
             let node = &self.nodes[index];
             if node.arrive(generation) < node.expected {
-                return Arrival::Wait;
+                return Reached::Wait;
             }
             match node.parent {
                 Some(parent) => index = parent,
-                None => return Arrival::Completer,
+                None => return Reached::Completer,
             }
         }
     }
@@ -147,7 +147,7 @@ mod tests {
 
     fn completers(tree: &Tree, parties: usize, generation: u64) -> Vec<usize> {
         (0..parties)
-            .filter(|&s| tree.arrive(s, generation) == Arrival::Completer)
+            .filter(|&s| tree.arrive(s, generation) == Reached::Completer)
             .collect()
     }
 
@@ -189,7 +189,7 @@ mod tests {
     fn a_half_counted_generation_is_ignored_by_the_next() {
         let tree = Tree::new(7, 2).unwrap();
         for seat in 0..4 {
-            assert_eq!(tree.arrive(seat, 5), Arrival::Wait);
+            assert_eq!(tree.arrive(seat, 5), Reached::Wait);
         }
         assert_eq!(completers(&tree, 7, 6), [6]);
     }
