@@ -77,7 +77,8 @@ struct Args {
 
     /// Contenders to run, comma-separated, of lockstep-adaptive, lockstep-spin, lockstep-park,
     /// lockstep-tree2, lockstep-tree4, lockstep-dissemination, bare-dissemination,
-    /// bare-dissemination2, yield-floor, std, hurdles [default: all]
+    /// bare-dissemination2, yield-floor, std, hurdles, lockstep-arrive-wait,
+    /// lockstep-tree2-arrive-wait [default: all]
     #[arg(
         long,
         value_name = "LIST",

@@ -268,3 +268,54 @@ fn a_signal_wakes_a_parked_waiter_and_publishes_the_data() {
         notifier.join().unwrap();
     });
 }
+
+#[test]
+fn arrive_then_wait_racing_an_abort() {
+    model(|| {
+        let barrier = barrier(2);
+        let arriver = {
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let arrival = barrier.arrive()?;
+                let released = arrival.is_released();
+                let outcome = arrival.wait();
+                // Released before the wait means the wait succeeds.
+                assert!(!released || outcome.is_ok(), "{outcome:?}");
+                outcome
+            })
+        };
+        let aborter = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.abort())
+        };
+        let mine = barrier.wait();
+        aborter.join().unwrap();
+        assert_one_outcome(&[mine, arriver.join().unwrap()]);
+        assert!(barrier.is_broken());
+    });
+}
+
+#[test]
+fn a_breaking_action_releases_and_finishes_in_one_step() {
+    model(|| {
+        let barrier = Barrier::builder(2)
+            .wait_policy(WaitPolicy::Park)
+            .action(|| std::ops::ControlFlow::Break(()))
+            .build()
+            .unwrap();
+        let other = {
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let outcome = barrier.arrive().and_then(|arrival| arrival.wait());
+                // Whoever is released sees the end at once.
+                assert!(barrier.is_finished());
+                outcome
+            })
+        };
+        let mine = barrier.wait();
+        assert!(barrier.is_finished());
+        assert_one_outcome(&[mine, other.join().unwrap()]);
+        assert_eq!(barrier.generation(), 1);
+        assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::Finished);
+    });
+}

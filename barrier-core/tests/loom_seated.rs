@@ -258,3 +258,30 @@ fn timeout_racing_three_seats() {
         });
     }
 }
+
+#[test]
+fn a_tree_seats_arrive_then_wait_racing_a_timeout() {
+    model(2, || {
+        let (barrier, mut seats) = Barrier::builder(2)
+            .algorithm(Algorithm::Tree { fan_in: 2 })
+            .wait_policy(WaitPolicy::Park)
+            .build_seated()
+            .unwrap();
+        let mut second = seats.pop().unwrap();
+        let mut first = seats.pop().unwrap();
+        let other = thread::spawn(move || {
+            let outcome = second
+                .arrive()
+                .and_then(|arrival| arrival.wait_timeout(Duration::from_millis(1)));
+            (outcome, second)
+        });
+        let mine = first.arrive().and_then(|arrival| arrival.wait());
+        let (theirs, _second) = other.join().unwrap();
+        assert_one_outcome(&[mine, theirs]);
+        if barrier.is_broken() {
+            assert_eq!(barrier.generation(), 0);
+        } else {
+            assert_eq!(barrier.generation(), 1);
+        }
+    });
+}

@@ -10,7 +10,7 @@ use std::sync::Barrier as StdBarrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lockstep::barrier::{Algorithm, Barrier, Seat, WaitPolicy};
+use lockstep::barrier::{Algorithm, Arrival, Barrier, BrokenBarrierError, Seat, WaitPolicy};
 
 use crate::stats::{json_ratio, median, ratio};
 
@@ -37,10 +37,17 @@ pub enum Contender {
     YieldFloor,
     Std,
     Hurdles,
+    /// `arrive()` then `Arrival::wait()` on the anonymous barrier (adaptive): what split-phase
+    /// waiting costs beside `wait()`.
+    ArriveWait,
+    /// The same through tree seats (fan-in 2).
+    SeatedArriveWait,
 }
 
-pub const CONTENDERS: [Contender; 11] = [
+pub const CONTENDERS: [Contender; 13] = [
     Contender::Lockstep(WaitPolicy::Adaptive),
+    Contender::ArriveWait,
+    Contender::SeatedArriveWait,
     Contender::Lockstep(WaitPolicy::Spin),
     Contender::Lockstep(WaitPolicy::Park),
     Contender::Seated(Algorithm::Tree { fan_in: 2 }),
@@ -69,6 +76,8 @@ impl Contender {
             Contender::YieldFloor => "yield-floor",
             Contender::Std => "std",
             Contender::Hurdles => "hurdles",
+            Contender::ArriveWait => "lockstep-arrive-wait",
+            Contender::SeatedArriveWait => "lockstep-tree2-arrive-wait",
         }
     }
 
@@ -98,6 +107,17 @@ impl Contender {
                 let barrier = StdBarrier::new(threads);
                 time_episodes(vec![&barrier; threads], length, pin)
             }
+            Contender::ArriveWait => {
+                let barrier = Barrier::new(threads);
+                time_episodes(vec![Splitting(barrier); threads], length, pin)
+            }
+            Contender::SeatedArriveWait => {
+                let (_barrier, seats) = Barrier::builder(threads)
+                    .algorithm(Algorithm::Tree { fan_in: 2 })
+                    .build_seated()
+                    .expect("a seated barrier of at least one party builds");
+                time_episodes(seats.into_iter().map(SplittingSeat).collect(), length, pin)
+            }
             Contender::Hurdles => {
                 // hurdles asserts that a handle is cloned before it is first used.
                 let barrier = hurdles::Barrier::new(threads);
@@ -123,6 +143,31 @@ impl Party for Seat {
     fn episode(&mut self) {
         Seat::wait(self).expect("nothing breaks the barrier in this benchmark");
     }
+}
+
+/// A handle whose episode is `arrive()` then `wait()`.
+#[derive(Clone)]
+struct Splitting(Barrier);
+
+impl Party for Splitting {
+    fn episode(&mut self) {
+        wait_arrival(self.0.arrive());
+    }
+}
+
+/// A seat whose episode is `arrive()` then `wait()`.
+struct SplittingSeat(Seat);
+
+impl Party for SplittingSeat {
+    fn episode(&mut self) {
+        wait_arrival(self.0.arrive());
+    }
+}
+
+fn wait_arrival(arrival: Result<Arrival<'_>, BrokenBarrierError>) {
+    arrival
+        .and_then(Arrival::wait)
+        .expect("nothing breaks the barrier in this benchmark");
 }
 
 /// A flag on its own cache line (128 bytes: adjacent-line prefetch on x86-64).
