@@ -8,13 +8,13 @@ use std::time::Duration;
 use std::panic::resume_unwind;
 use std::time::Instant;
 
-use crate::algo::{Gather, Reached, COMPLETER_SEAT};
+use crate::algo::{Dissemination, Gather, Reached, COMPLETER_SEAT};
 use crate::arrival::Arrival;
 use crate::barrier::{broken, Barrier, Mode};
 use crate::error::{BrokenBarrierError, BrokenCause};
 use crate::seated::{record_failure, SeatTable};
 use crate::state::{Stage, State};
-use crate::sync::Ordering;
+use crate::sync::{AtomicU64, Ordering};
 use crate::topology;
 use crate::wait::{deadline_after, Parker, TimedOut};
 
@@ -176,16 +176,16 @@ impl Seat {
     ///
     /// On a tree, the seat's part of the gathering is done here: the seat that completes the
     /// generation runs the action inside `arrive`, and the others are released without waiting
-    /// for this seat's `wait`. A dissemination seat must exchange signals with others in every
-    /// round, so its `arrive` does the whole gathering, as [`wait`](Seat::wait) does, and
-    /// returns an arrival that is already decided.
+    /// for this seat's `wait`. A dissemination seat sends its first round's signals here; its
+    /// later rounds need signals that others send in their waits, so the generation is
+    /// released once every seat waits, and seat 0 runs the action in its wait. With up to 4
+    /// seats there is one round, so every signal goes out at `arrive`.
     ///
     /// See [`Arrival`] for an example.
     ///
     /// # Errors
     ///
-    /// [`BrokenBarrierError`] if the barrier is broken (or finished) when the seat arrives; on
-    /// a dissemination barrier, also as [`wait`](Seat::wait).
+    /// [`BrokenBarrierError`] if the barrier is broken (or finished) when the seat arrives.
     ///
     /// # Panics
     ///
@@ -204,10 +204,15 @@ impl Seat {
                 }
                 Ok(Arrival::seated(self, generation))
             }
-            Gather::Dissemination(_) => {
-                let generation = self.generation.get();
-                let outcome = self.wait_with(self.barrier.default_timeout());
-                Ok(Arrival::decided(generation, Ok(outcome?)))
+            Gather::Dissemination(dissemination) => {
+                let generation = self.join(seated)?;
+                if dissemination.rounds() == 0 {
+                    // A team of one: nothing to signal; it completes here.
+                    let outcome = self.disseminate(seated, dissemination, generation, false, None);
+                    return Ok(Arrival::decided(generation, outcome));
+                }
+                self.signal(seated, dissemination, generation, 0);
+                Ok(Arrival::seated(self, generation))
             }
         }
     }
@@ -215,7 +220,11 @@ impl Seat {
     /// Whether generation `generation`, which this seat arrived in, was released.
     pub(crate) fn is_released(&self, generation: u64) -> bool {
         match self.barrier.mode() {
-            Mode::Seated(seated) => seated.poll_release(generation).is_some(),
+            Mode::Seated(seated) => match &seated.gather {
+                // A dissemination seat's later rounds need its own signals, sent when it waits.
+                Gather::Dissemination(_) if !seated.releases() => false,
+                _ => seated.poll_release(generation).is_some(),
+            },
             Mode::Anonymous => unreachable!("an anonymous barrier's arrival is not a seat's"),
         }
     }
@@ -228,7 +237,12 @@ impl Seat {
         deadline: Option<Instant>,
     ) -> Result<usize, BrokenBarrierError> {
         match self.barrier.mode() {
-            Mode::Seated(seated) => self.wait_release(seated, generation, deadline),
+            Mode::Seated(seated) => match &seated.gather {
+                Gather::Tree(_) => self.wait_release(seated, generation, deadline),
+                Gather::Dissemination(dissemination) => {
+                    self.disseminate(seated, dissemination, generation, true, deadline)
+                }
+            },
             Mode::Anonymous => unreachable!("an anonymous barrier's arrival is not a seat's"),
         }
     }
@@ -295,52 +309,85 @@ impl Seat {
         generation: u64,
         deadline: Option<Instant>,
     ) -> Result<usize, BrokenBarrierError> {
-        let parties = self.barrier.parties();
-        let completes = match &seated.gather {
-            Gather::Tree(tree) => tree.arrive(self.index, generation) == Reached::Completer,
-            Gather::Dissemination(dissemination) => {
-                let mut deadline = deadline;
-                let finished = dissemination.arrive(
-                    self.index,
-                    generation,
-                    |flag, signal| {
-                        // Acquire: pairs with the partner's Release store of the flag. Polled
-                        // alone first: a signal that is already there (or comes within a few
-                        // polls) needs none of the waiting machinery, nor a look at the state
-                        // word (a failure is seen by a later round's wait; if every round's
-                        // signal is there, every seat arrived, and no failure can take the
-                        // generation any more).
-                        let arrived = || (flag.load(Ordering::Acquire) >= signal).then_some(());
-                        if self.barrier.poll_briefly(arrived).is_some() {
-                            return true;
-                        }
-                        let poll = |state: State| {
-                            if flag.load(Ordering::Acquire) >= signal {
-                                Some(true)
-                            } else {
-                                state.is_seated_failure_of(generation).then_some(false)
-                            }
-                        };
-                        let parker = seated.flag_parker(self.index);
-                        self.wait_or_time_out(seated, generation, parker, &mut deadline, poll)
-                    },
-                    |partner| self.barrier.notify_flag(seated, partner),
-                );
-                if !finished {
-                    return Err(self.leave_failed());
+        match &seated.gather {
+            Gather::Tree(tree) => {
+                if tree.arrive(self.index, generation) == Reached::Completer {
+                    self.complete(seated, generation)
+                } else {
+                    self.wait_release(seated, generation, deadline)
                 }
-                if !seated.releases() {
-                    // Every seat has arrived and nothing runs before the release: done.
-                    self.generation.set(generation + 1);
-                    return Ok(SeatTable::index(self.index, COMPLETER_SEAT, parties));
-                }
-                self.index == COMPLETER_SEAT
             }
-        };
-        if completes {
-            return self.complete(seated, generation);
+            Gather::Dissemination(dissemination) => {
+                self.disseminate(seated, dissemination, generation, false, deadline)
+            }
         }
-        self.wait_release(seated, generation, deadline)
+    }
+
+    /// Runs this seat's dissemination rounds of `generation` (round 0's signals already sent
+    /// when `signalled`), then completes it or waits for its release, as the barrier needs.
+    fn disseminate(
+        &self,
+        seated: &SeatTable,
+        dissemination: &Dissemination,
+        generation: u64,
+        signalled: bool,
+        deadline: Option<Instant>,
+    ) -> Result<usize, BrokenBarrierError> {
+        let mut deadline = deadline;
+        let mut wait_for_flag = |flag: &AtomicU64, signal: u64| {
+            // Acquire: pairs with the partner's Release store of the flag. Polled alone first:
+            // a signal that is already there (or comes within a few polls) needs none of the
+            // waiting machinery, nor a look at the state word (a failure is seen by a later
+            // round's wait; if every round's signal is there, every seat arrived, and no
+            // failure can take the generation any more).
+            let arrived = || (flag.load(Ordering::Acquire) >= signal).then_some(());
+            if self.barrier.poll_briefly(arrived).is_some() {
+                return true;
+            }
+            let poll = |state: State| {
+                if flag.load(Ordering::Acquire) >= signal {
+                    Some(true)
+                } else {
+                    state.is_seated_failure_of(generation).then_some(false)
+                }
+            };
+            let parker = seated.flag_parker(self.index);
+            self.wait_or_time_out(seated, generation, parker, &mut deadline, poll)
+        };
+        let finished = (0..dissemination.rounds()).all(|round| {
+            if round > 0 || !signalled {
+                self.signal(seated, dissemination, generation, round);
+            }
+            dissemination.await_signals(self.index, generation, round, &mut wait_for_flag)
+        });
+        if !finished {
+            return Err(self.leave_failed());
+        }
+        if !seated.releases() {
+            // Every seat has arrived and nothing runs before the release: done.
+            self.generation.set(generation + 1);
+            let parties = self.barrier.parties();
+            return Ok(SeatTable::index(self.index, COMPLETER_SEAT, parties));
+        }
+        if self.index == COMPLETER_SEAT {
+            self.complete(seated, generation)
+        } else {
+            self.wait_release(seated, generation, deadline)
+        }
+    }
+
+    /// Sends this seat's dissemination signals of `round` in `generation`, waking each partner
+    /// if it parked.
+    fn signal(
+        &self,
+        seated: &SeatTable,
+        dissemination: &Dissemination,
+        generation: u64,
+        round: usize,
+    ) {
+        dissemination.signal(self.index, generation, round, |partner| {
+            self.barrier.notify_flag(seated, partner);
+        });
     }
 
     /// Waits for the completer's release of `generation`, which this seat arrived in and did

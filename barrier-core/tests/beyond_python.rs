@@ -23,7 +23,8 @@ const ALGORITHMS: [Algorithm; 4] = [
     Algorithm::Dissemination,
 ];
 
-/// The algorithms whose `arrive` returns before the others arrive.
+/// The algorithms whose last arriver completes the generation inside `arrive` (a
+/// dissemination barrier's completer is seat 0, in its wait).
 const SPLIT: [Algorithm; 3] = [
     Algorithm::Central,
     Algorithm::Tree { fan_in: 2 },
@@ -157,21 +158,41 @@ fn the_last_arriver_runs_the_action_inside_arrive_and_releases_the_others() {
 }
 
 #[test]
-fn dissemination_arrive_gathers_before_it_returns() {
-    let (_barrier, seats) = seated(Barrier::builder(3), Algorithm::Dissemination);
-    let generations = on_seats(seats, |mut seat| {
-        let arrival = seat.arrive().unwrap();
-        assert!(arrival.is_released(), "decided inside arrive");
-        arrival.wait().unwrap();
-        seat.arrive().unwrap().generation()
-    });
-    assert_eq!(generations, [1, 1, 1]);
+fn dissemination_arrive_signals_and_the_wait_finishes_the_rounds() {
+    for parties in [2, 5, 17] {
+        let (runs, action) = counting();
+        let (barrier, seats) = seated(
+            Barrier::builder(parties).action(action),
+            Algorithm::Dissemination,
+        );
+        let results = on_seats(seats, |mut seat| {
+            let arrival = seat.arrive().unwrap();
+            let generation = arrival.generation();
+            (generation, arrival.wait().unwrap())
+        });
+        let mut indices: Vec<usize> = results.iter().map(|&(_, index)| index).collect();
+        indices.sort_unstable();
+        assert_eq!(indices, (0..parties).collect::<Vec<_>>());
+        assert!(results.iter().all(|&(generation, _)| generation == 0));
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "seat 0 ran it in its wait");
+        assert_eq!(barrier.generation(), 1);
+    }
+    // Two seats, one round: both arrive before either waits, on one thread.
+    let (_barrier, mut seats) = seated(Barrier::builder(2), Algorithm::Dissemination);
+    let (first, second) = seats.split_at_mut(1);
+    let a = first[0].arrive().unwrap();
+    let b = second[0].arrive().unwrap();
+    assert!(
+        !a.is_released(),
+        "a dissemination seat finishes its rounds in its wait"
+    );
+    assert_eq!(a.wait().unwrap() + b.wait().unwrap(), 1);
 }
 
 /// One seat arrives and does not wait yet; `disturb` acts on the barrier; its `wait` gets
 /// `cause`, the barrier recovers after a reset, and every seat meets again.
 fn between_arrive_and_wait(disturb: impl Fn(&Barrier), cause: BrokenCause) {
-    for algorithm in SPLIT {
+    for algorithm in ALGORITHMS {
         let (barrier, mut seats) = seated(Barrier::builder(2), algorithm);
         let mut first = seats.remove(0);
         let arrival = first.arrive().unwrap();
@@ -211,7 +232,7 @@ fn reset_between_arrive_and_wait_fails_the_arrival() {
 
 #[test]
 fn an_arrivals_timeout_breaks_the_barrier_for_everyone() {
-    for algorithm in SPLIT {
+    for algorithm in ALGORITHMS {
         let (barrier, mut seats) = seated(Barrier::builder(2), algorithm);
         let arrival = seats[0].arrive().unwrap();
         let error = arrival.wait_timeout(Duration::from_millis(2)).unwrap_err();
@@ -227,7 +248,7 @@ fn an_arrivals_timeout_breaks_the_barrier_for_everyone() {
 
 #[test]
 fn a_dropped_arrival_waits_for_its_generation() {
-    for algorithm in SPLIT {
+    for algorithm in ALGORITHMS {
         let (barrier, seats) = seated(Barrier::builder(2), algorithm);
         let order = Arc::new(AtomicUsize::new(0));
         let results = on_seats(seats, move |mut seat| {
@@ -379,7 +400,7 @@ fn a_breaking_action_finishes_the_run_for_every_algorithm() {
 
 #[test]
 fn a_finishing_generation_is_released_to_its_arrivals() {
-    for algorithm in SPLIT {
+    for algorithm in ALGORITHMS {
         let (_, action) = finishing_at(1);
         let (barrier, mut seats) = seated(Barrier::builder(2).action(action), algorithm);
         let (first, second) = seats.split_at_mut(1);

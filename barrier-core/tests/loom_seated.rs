@@ -260,28 +260,55 @@ fn timeout_racing_three_seats() {
 }
 
 #[test]
-fn a_tree_seats_arrive_then_wait_racing_a_timeout() {
-    model(2, || {
-        let (barrier, mut seats) = Barrier::builder(2)
-            .algorithm(Algorithm::Tree { fan_in: 2 })
-            .wait_policy(WaitPolicy::Park)
-            .build_seated()
-            .unwrap();
-        let mut second = seats.pop().unwrap();
-        let mut first = seats.pop().unwrap();
-        let other = thread::spawn(move || {
-            let outcome = second
-                .arrive()
-                .and_then(|arrival| arrival.wait_timeout(Duration::from_millis(1)));
-            (outcome, second)
+fn a_seats_arrive_then_wait_racing_a_timeout() {
+    for algorithm in ALGORITHMS {
+        model(2, move || {
+            let (barrier, mut seats) = Barrier::builder(2)
+                .algorithm(algorithm)
+                .wait_policy(WaitPolicy::Park)
+                .build_seated()
+                .unwrap();
+            let mut second = seats.pop().unwrap();
+            let mut first = seats.pop().unwrap();
+            let other = thread::spawn(move || {
+                let outcome = second
+                    .arrive()
+                    .and_then(|arrival| arrival.wait_timeout(Duration::from_millis(1)));
+                (outcome, second)
+            });
+            let mine = first.arrive().and_then(|arrival| arrival.wait());
+            let (theirs, _second) = other.join().unwrap();
+            assert_one_outcome(&[mine, theirs]);
+            let ended = if barrier.is_broken() { 0 } else { 1 };
+            assert_eq!(barrier.generation(), ended, "{algorithm:?}");
         });
-        let mine = first.arrive().and_then(|arrival| arrival.wait());
-        let (theirs, _second) = other.join().unwrap();
-        assert_one_outcome(&[mine, theirs]);
-        if barrier.is_broken() {
-            assert_eq!(barrier.generation(), 0);
-        } else {
-            assert_eq!(barrier.generation(), 1);
-        }
-    });
+    }
+}
+
+#[test]
+fn a_seats_arrival_racing_an_abort() {
+    for algorithm in ALGORITHMS {
+        model(2, move || {
+            let (barrier, mut seats) = Barrier::builder(2)
+                .algorithm(algorithm)
+                .wait_policy(WaitPolicy::Park)
+                .build_seated()
+                .unwrap();
+            let mut second = seats.pop().unwrap();
+            let mut first = seats.pop().unwrap();
+            let aborter = {
+                let barrier = barrier.clone();
+                thread::spawn(move || barrier.abort())
+            };
+            let other = thread::spawn(move || {
+                let outcome = second.arrive().and_then(|arrival| arrival.wait());
+                (outcome, second)
+            });
+            let mine = first.arrive().and_then(|arrival| arrival.wait());
+            aborter.join().unwrap();
+            let (theirs, _second) = other.join().unwrap();
+            assert_one_outcome(&[mine, theirs]);
+            assert!(barrier.is_broken(), "{algorithm:?}");
+        });
+    }
 }

@@ -90,6 +90,7 @@ impl Dissemination {
     /// the flag holds at least `value` and returns `true`, or returns `false` if the generation
     /// failed first; `after_signal(partner)` runs after each signal (to wake the partner if it
     /// parked). Returns whether every round finished: then every seat has arrived.
+    #[cfg(test)]
     pub(crate) fn arrive(
         &self,
         seat: usize,
@@ -97,34 +98,64 @@ impl Dissemination {
         mut wait_for_flag: impl FnMut(&AtomicU64, u64) -> bool,
         mut after_signal: impl FnMut(usize),
     ) -> bool {
-        let signal = generation + 1;
-        let mut stride = 1;
-        for round in 0..self.rounds {
-            // The distances `j * stride` below `parties` (all of them but in the last round).
-            let partners = (RADIX - 1).min((self.parties - 1) / stride);
-            for j in 1..=partners {
-                // `seat + j * stride` modulo `parties`, without overflow: `j * stride` is
-                // below `parties`.
-                let distance = j * stride;
-                let partner = match self.parties - distance {
-                    wrap if seat >= wrap => seat - wrap,
-                    _ => seat + distance,
-                };
-                // Release: pairs with the partner's Acquire load in `wait_for_flag`, passing on
-                // everything this seat knows (its writes and those of seats it heard from).
-                self.flag(partner, round, j)
-                    .store(signal, Ordering::Release);
-                after_signal(partner);
-            }
-            for j in 1..=partners {
-                if !wait_for_flag(self.flag(seat, round, j), signal) {
-                    return false;
-                }
-            }
-            // Saturating: after the last round the stride is never used.
-            stride = stride.saturating_mul(RADIX);
+        (0..self.rounds).all(|round| {
+            self.signal(seat, generation, round, &mut after_signal);
+            self.await_signals(seat, generation, round, &mut wait_for_flag)
+        })
+    }
+
+    /// The rounds of a generation, each a [`signal`](Self::signal) and then an
+    /// [`await_signals`](Self::await_signals); a split-phase arrival signals round 0 when it
+    /// arrives and goes on from there when it waits.
+    pub(crate) fn rounds(&self) -> usize {
+        self.rounds
+    }
+
+    /// The distances of `round`'s partners: `j * stride` for `j` in `1..=partners`, those
+    /// below `parties` (all of them but in the last round).
+    fn partners(&self, round: usize) -> (usize, usize) {
+        // Saturating: the stride of a round past the last is never used.
+        let stride = RADIX.saturating_pow(round as u32);
+        ((RADIX - 1).min((self.parties - 1) / stride), stride)
+    }
+
+    /// Seat `seat` signals its partners of `round` in `generation`, calling
+    /// `after_signal(partner)` after each.
+    pub(crate) fn signal(
+        &self,
+        seat: usize,
+        generation: u64,
+        round: usize,
+        mut after_signal: impl FnMut(usize),
+    ) {
+        let (partners, stride) = self.partners(round);
+        for j in 1..=partners {
+            // `seat + j * stride` modulo `parties`, without overflow: `j * stride` is below
+            // `parties`.
+            let distance = j * stride;
+            let partner = match self.parties - distance {
+                wrap if seat >= wrap => seat - wrap,
+                _ => seat + distance,
+            };
+            // Release: pairs with the partner's Acquire load in `wait_for_flag`, passing on
+            // everything this seat knows (its writes and those of seats it heard from).
+            self.flag(partner, round, j)
+                .store(generation + 1, Ordering::Release);
+            after_signal(partner);
         }
-        true
+    }
+
+    /// Seat `seat` waits for its signals of `round` in `generation` (see
+    /// [`arrive`](Self::arrive) for `wait_for_flag`); `false` if the generation failed first.
+    pub(crate) fn await_signals(
+        &self,
+        seat: usize,
+        generation: u64,
+        round: usize,
+        mut wait_for_flag: impl FnMut(&AtomicU64, u64) -> bool,
+    ) -> bool {
+        let (partners, _) = self.partners(round);
+        (1..=partners).all(|j| wait_for_flag(self.flag(seat, round, j), generation + 1))
     }
 }
 
