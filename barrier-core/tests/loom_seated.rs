@@ -259,17 +259,23 @@ fn timeout_racing_three_seats() {
     }
 }
 
+/// A 2-seat barrier of `algorithm` that parks, and its seats.
+fn two_parked_seats(algorithm: Algorithm) -> (Barrier, Seat, Seat) {
+    let (barrier, mut seats) = Barrier::builder(2)
+        .algorithm(algorithm)
+        .wait_policy(WaitPolicy::Park)
+        .build_seated()
+        .unwrap();
+    let second = seats.pop().unwrap();
+    let first = seats.pop().unwrap();
+    (barrier, first, second)
+}
+
 #[test]
 fn a_seats_arrive_then_wait_racing_a_timeout() {
     for algorithm in ALGORITHMS {
         model(2, move || {
-            let (barrier, mut seats) = Barrier::builder(2)
-                .algorithm(algorithm)
-                .wait_policy(WaitPolicy::Park)
-                .build_seated()
-                .unwrap();
-            let mut second = seats.pop().unwrap();
-            let mut first = seats.pop().unwrap();
+            let (barrier, mut first, mut second) = two_parked_seats(algorithm);
             let other = thread::spawn(move || {
                 let outcome = second
                     .arrive()
@@ -289,13 +295,7 @@ fn a_seats_arrive_then_wait_racing_a_timeout() {
 fn a_seats_arrival_racing_an_abort() {
     for algorithm in ALGORITHMS {
         model(2, move || {
-            let (barrier, mut seats) = Barrier::builder(2)
-                .algorithm(algorithm)
-                .wait_policy(WaitPolicy::Park)
-                .build_seated()
-                .unwrap();
-            let mut second = seats.pop().unwrap();
-            let mut first = seats.pop().unwrap();
+            let (barrier, mut first, mut second) = two_parked_seats(algorithm);
             let aborter = {
                 let barrier = barrier.clone();
                 thread::spawn(move || barrier.abort())
