@@ -17,7 +17,8 @@ use crate::wait::deadline_after;
 /// `wait` returns the error. An arrival that is dropped without `wait` waits as `wait` does
 /// (with the barrier's default timeout) and discards the outcome: a thread counted into a
 /// generation must also count itself out if that generation fails, or `reset` could never
-/// complete.
+/// complete. Dropped while its thread panics, it aborts the barrier instead of waiting for
+/// threads that may never come (as a dropped [`Seat`] does), then counts itself out.
 ///
 /// # Examples
 ///
@@ -30,7 +31,7 @@ use crate::wait::deadline_after;
 ///     .algorithm(Algorithm::Tree { fan_in: 2 })
 ///     .build_seated()?;
 /// std::thread::scope(|s| {
-///     for mut seat in seats {
+///     for seat in seats {
 ///         s.spawn(move || {
 ///             for step in 0..10 {
 ///                 let arrival = seat.arrive().unwrap();
@@ -60,6 +61,8 @@ enum Pending<'a> {
         barrier: &'a Barrier,
         generation: u64,
         index: usize,
+        /// The seat it arrived through, if any, whose arrival is open until this one ends.
+        seat: Option<&'a Seat>,
     },
     /// The release of generation `generation` of `seat`'s barrier.
     Seat { seat: &'a Seat, generation: u64 },
@@ -78,8 +81,22 @@ impl<'a> Arrival<'a> {
                 barrier,
                 generation,
                 index,
+                seat: None,
             },
         )
+    }
+
+    /// This arrival, made through `seat` of a central barrier: the seat's arrival is open
+    /// while this one is undecided. Whether it is.
+    pub(crate) fn through(mut self, through: &'a Seat) -> (Arrival<'a>, bool) {
+        let open = match &mut self.pending {
+            Some(Pending::Central { seat, .. }) => {
+                *seat = Some(through);
+                true
+            }
+            _ => false,
+        };
+        (self, open)
     }
 
     pub(crate) fn seated(seat: &'a Seat, generation: u64) -> Arrival<'a> {
@@ -149,6 +166,15 @@ impl<'a> Arrival<'a> {
         self.generation
     }
 
+    /// The barrier of a pending arrival.
+    fn barrier(&self) -> &'a Barrier {
+        match &self.pending {
+            Some(Pending::Central { barrier, .. }) => barrier,
+            Some(Pending::Seat { seat, .. }) => seat.barrier(),
+            None => unreachable!("only a pending arrival has a barrier to wait on"),
+        }
+    }
+
     fn default_timeout(&self) -> Option<Duration> {
         match &self.pending {
             None => None,
@@ -164,9 +190,15 @@ impl<'a> Arrival<'a> {
                 barrier,
                 generation,
                 index,
-            }) => barrier
-                .await_decision(generation, deadline_after(timeout))
-                .map(|()| index),
+                seat,
+            }) => {
+                if let Some(seat) = seat {
+                    seat.close_arrival();
+                }
+                barrier
+                    .await_decision(generation, deadline_after(timeout))
+                    .map(|()| index)
+            }
             Some(Pending::Seat { seat, generation }) => {
                 seat.await_release(generation, deadline_after(timeout))
             }
@@ -176,10 +208,17 @@ impl<'a> Arrival<'a> {
 
 impl Drop for Arrival<'_> {
     fn drop(&mut self) {
-        if self.pending.is_some() {
-            let timeout = self.default_timeout();
-            let _ = self.finish(timeout);
+        if self.pending.is_none() {
+            return;
         }
+        if std::thread::panicking() {
+            // Unwinding: the others may never come, so do not wait for them. Break the barrier
+            // (as a dropped seat does), which decides the generation at once unless it was
+            // released first, and count this thread out of it.
+            self.barrier().abort();
+        }
+        let timeout = self.default_timeout();
+        let _ = self.finish(timeout);
     }
 }
 

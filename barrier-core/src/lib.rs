@@ -82,20 +82,11 @@ const _: () = {
 /// shared::<barrier_core::Seat>();
 /// ```
 ///
-/// nor cloned,
+/// nor cloned.
 ///
 /// ```compile_fail
 /// let (_b, seats) = barrier_core::Barrier::builder(2).build_seated().unwrap();
 /// let _copy = seats[0].clone();
-/// ```
-///
-/// and a seat with an open [`Arrival`] can neither arrive nor wait again.
-///
-/// ```compile_fail
-/// let (_b, mut seats) = barrier_core::Barrier::builder(2).build_seated().unwrap();
-/// let arrival = seats[0].arrive().unwrap();
-/// let _ = seats[0].wait();
-/// drop(arrival);
 /// ```
 #[cfg(doctest)]
 pub struct SeatIsNotSyncNorClone;

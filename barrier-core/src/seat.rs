@@ -60,6 +60,8 @@ pub struct Seat {
     /// waiting in it or by acknowledging its failure, so the seats' counts agree (see
     /// `README.md`, "Seats").
     generation: Cell<u64>,
+    /// Whether an [`Arrival`] of this seat is not waited for yet.
+    arrival_open: Cell<bool>,
 }
 
 impl Seat {
@@ -68,6 +70,7 @@ impl Seat {
             barrier,
             index,
             generation: Cell::new(0),
+            arrival_open: Cell::new(false),
         }
     }
 
@@ -162,6 +165,9 @@ impl Seat {
 
     #[inline]
     fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+        if self.arrival_open.get() {
+            self.refuse("wait");
+        }
         match self.barrier.mode() {
             Mode::Anonymous => self.barrier.wait_with(timeout),
             Mode::Seated(seated) => self
@@ -171,8 +177,8 @@ impl Seat {
     }
 
     /// Counts this seat into its next generation and returns at once (split-phase; see
-    /// [`Barrier::arrive`]). The returned [`Arrival`] borrows the seat, so it cannot arrive or
-    /// wait again before that arrival is waited for.
+    /// [`Barrier::arrive`]). One arrival per seat at a time: the seat cannot arrive or wait
+    /// again before that arrival is waited for (or dropped).
     ///
     /// On a tree, the seat's part of the gathering is done here: the seat that completes the
     /// generation runs the action inside `arrive`, and the others are released without waiting
@@ -189,10 +195,24 @@ impl Seat {
     ///
     /// # Panics
     ///
-    /// As [`wait`](Seat::wait).
-    pub fn arrive(&mut self) -> Result<Arrival<'_>, BrokenBarrierError> {
+    /// If this seat's previous arrival is still open; otherwise as [`wait`](Seat::wait).
+    ///
+    /// ```should_panic
+    /// let (_barrier, seats) = barrier_core::Barrier::builder(2).build_seated().unwrap();
+    /// let arrival = seats[0].arrive().unwrap();
+    /// let _ = seats[0].arrive(); // panics: the first arrival is open
+    /// # drop(arrival);
+    /// ```
+    pub fn arrive(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
+        if self.arrival_open.get() {
+            self.refuse("arrive");
+        }
         let seated = match self.barrier.mode() {
-            Mode::Anonymous => return self.barrier.arrive(),
+            Mode::Anonymous => {
+                let (arrival, open) = self.barrier.arrive()?.through(self);
+                self.arrival_open.set(open);
+                return Ok(arrival);
+            }
             Mode::Seated(seated) => seated,
         };
         match &seated.gather {
@@ -202,6 +222,7 @@ impl Seat {
                     let outcome = self.complete(seated, generation);
                     return Ok(Arrival::decided(generation, outcome));
                 }
+                self.arrival_open.set(true);
                 Ok(Arrival::seated(self, generation))
             }
             Gather::Dissemination(dissemination) => {
@@ -212,9 +233,24 @@ impl Seat {
                     return Ok(Arrival::decided(generation, outcome));
                 }
                 self.signal(seated, dissemination, generation, 0);
+                self.arrival_open.set(true);
                 Ok(Arrival::seated(self, generation))
             }
         }
+    }
+
+    /// This seat's open arrival is being waited for: the seat may arrive and wait again after.
+    pub(crate) fn close_arrival(&self) {
+        self.arrival_open.set(false);
+    }
+
+    #[cold]
+    fn refuse(&self, operation: &str) -> ! {
+        panic!(
+            "Seat::{operation} on seat {} while its last arrival is open: wait for that arrival \
+             (or drop it) first",
+            self.index
+        );
     }
 
     /// Whether generation `generation`, which this seat arrived in, was released.
@@ -236,6 +272,7 @@ impl Seat {
         generation: u64,
         deadline: Option<Instant>,
     ) -> Result<usize, BrokenBarrierError> {
+        self.close_arrival();
         match self.barrier.mode() {
             Mode::Seated(seated) => match &seated.gather {
                 Gather::Tree(_) => self.wait_release(seated, generation, deadline),

@@ -70,7 +70,7 @@ fn arrive_then_wait_is_wait_for_every_algorithm() {
             let (barrier, seats) = seated(Barrier::builder(parties).action(action), algorithm);
             let steps = 40;
             let ran = Arc::clone(&runs);
-            let indices = on_seats(seats, move |mut seat| {
+            let indices = on_seats(seats, move |seat| {
                 let mut mine = Vec::new();
                 for step in 0..steps {
                     let arrival = seat.arrive().unwrap();
@@ -132,8 +132,8 @@ fn the_last_arriver_runs_the_action_inside_arrive_and_releases_the_others() {
     for algorithm in SPLIT {
         let (runs, action) = counting();
         let (_barrier, mut seats) = seated(Barrier::builder(2).action(action), algorithm);
-        let mut first = seats.remove(0);
-        let mut last = seats.remove(0);
+        let first = seats.remove(0);
+        let last = seats.remove(0);
         let early = first.arrive().unwrap();
         assert!(!early.is_released(), "{algorithm:?}: one of two arrived");
         let late = last.arrive().unwrap();
@@ -165,7 +165,7 @@ fn dissemination_arrive_signals_and_the_wait_finishes_the_rounds() {
             Barrier::builder(parties).action(action),
             Algorithm::Dissemination,
         );
-        let results = on_seats(seats, |mut seat| {
+        let results = on_seats(seats, |seat| {
             let arrival = seat.arrive().unwrap();
             let generation = arrival.generation();
             (generation, arrival.wait().unwrap())
@@ -178,10 +178,9 @@ fn dissemination_arrive_signals_and_the_wait_finishes_the_rounds() {
         assert_eq!(barrier.generation(), 1);
     }
     // Two seats, one round: both arrive before either waits, on one thread.
-    let (_barrier, mut seats) = seated(Barrier::builder(2), Algorithm::Dissemination);
-    let (first, second) = seats.split_at_mut(1);
-    let a = first[0].arrive().unwrap();
-    let b = second[0].arrive().unwrap();
+    let (_barrier, seats) = seated(Barrier::builder(2), Algorithm::Dissemination);
+    let a = seats[0].arrive().unwrap();
+    let b = seats[1].arrive().unwrap();
     assert!(
         !a.is_released(),
         "a dissemination seat finishes its rounds in its wait"
@@ -194,7 +193,7 @@ fn dissemination_arrive_signals_and_the_wait_finishes_the_rounds() {
 fn between_arrive_and_wait(disturb: impl Fn(&Barrier), cause: BrokenCause) {
     for algorithm in ALGORITHMS {
         let (barrier, mut seats) = seated(Barrier::builder(2), algorithm);
-        let mut first = seats.remove(0);
+        let first = seats.remove(0);
         let arrival = first.arrive().unwrap();
         disturb(&barrier);
         assert!(!arrival.is_released(), "{algorithm:?}");
@@ -233,7 +232,7 @@ fn reset_between_arrive_and_wait_fails_the_arrival() {
 #[test]
 fn an_arrivals_timeout_breaks_the_barrier_for_everyone() {
     for algorithm in ALGORITHMS {
-        let (barrier, mut seats) = seated(Barrier::builder(2), algorithm);
+        let (barrier, seats) = seated(Barrier::builder(2), algorithm);
         let arrival = seats[0].arrive().unwrap();
         let error = arrival.wait_timeout(Duration::from_millis(2)).unwrap_err();
         assert_eq!(error.cause(), BrokenCause::TimedOut, "{algorithm:?}");
@@ -251,7 +250,7 @@ fn a_dropped_arrival_waits_for_its_generation() {
     for algorithm in ALGORITHMS {
         let (barrier, seats) = seated(Barrier::builder(2), algorithm);
         let order = Arc::new(AtomicUsize::new(0));
-        let results = on_seats(seats, move |mut seat| {
+        let results = on_seats(seats, move |seat| {
             if seat.index() == 0 {
                 drop(seat.arrive().unwrap());
                 // The drop returned, so the other seat arrived.
@@ -294,7 +293,7 @@ fn an_action_panic_resumes_in_the_last_arrive() {
             Barrier::builder(2).action(|| -> () { panic!("action failed") }),
             algorithm,
         );
-        let mut last = seats.remove(1);
+        let last = seats.remove(1);
         let early = seats[0].arrive().unwrap();
         let panicked = catch_unwind(AssertUnwindSafe(|| {
             let _ = last.arrive();
@@ -402,10 +401,9 @@ fn a_breaking_action_finishes_the_run_for_every_algorithm() {
 fn a_finishing_generation_is_released_to_its_arrivals() {
     for algorithm in ALGORITHMS {
         let (_, action) = finishing_at(1);
-        let (barrier, mut seats) = seated(Barrier::builder(2).action(action), algorithm);
-        let (first, second) = seats.split_at_mut(1);
-        let early = first[0].arrive().unwrap();
-        let late = second[0].arrive().unwrap();
+        let (barrier, seats) = seated(Barrier::builder(2).action(action), algorithm);
+        let early = seats[0].arrive().unwrap();
+        let late = seats[1].arrive().unwrap();
         assert!(early.wait().is_ok() && late.wait().is_ok(), "{algorithm:?}");
         assert!(barrier.is_finished(), "{algorithm:?}");
         assert_eq!(
@@ -444,5 +442,56 @@ fn finishing_while_another_times_out_has_one_outcome() {
                 assert!(!barrier.is_finished());
             }
         }
+    }
+}
+
+#[test]
+fn a_seat_with_an_open_arrival_refuses_to_arrive_or_wait() {
+    for algorithm in ALGORITHMS {
+        let (barrier, seats) = seated(Barrier::builder(2), algorithm);
+        let arrival = seats[0].arrive().unwrap();
+        for operation in ["arrive", "wait"] {
+            let refused = catch_unwind(AssertUnwindSafe(|| match operation {
+                "arrive" => drop(seats[0].arrive()),
+                _ => drop(seats[0].wait()),
+            }))
+            .expect_err("an open arrival refuses");
+            let text = refused
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default();
+            assert!(text.contains("while its last arrival is open"), "{text}");
+        }
+        assert!(
+            !barrier.is_broken(),
+            "{algorithm:?}: a refusal changes nothing"
+        );
+        let other = seats[1].arrive().unwrap();
+        assert_eq!(arrival.wait().unwrap() + other.wait().unwrap(), 1);
+        seats[0].wait_timeout(Duration::from_millis(1)).unwrap_err();
+    }
+}
+
+#[test]
+fn an_arrival_dropped_by_a_panic_aborts_instead_of_waiting() {
+    for algorithm in ALGORITHMS {
+        let (barrier, seats) = seated(Barrier::builder(2), algorithm);
+        let panicked = with_watchdog(HANG, move || {
+            let panicked = catch_unwind(AssertUnwindSafe(|| {
+                let _arrival = seats[0].arrive().unwrap();
+                panic!("the overlapped work failed");
+            }));
+            (panicked.is_err(), seats)
+        });
+        assert!(panicked.0, "{algorithm:?}");
+        assert!(
+            barrier.is_broken(),
+            "{algorithm:?}: aborted, not waited for"
+        );
+        assert_eq!(
+            panicked.1[1].wait().unwrap_err().cause(),
+            BrokenCause::Aborted,
+            "{algorithm:?}"
+        );
     }
 }

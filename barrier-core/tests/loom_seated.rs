@@ -275,7 +275,7 @@ fn two_parked_seats(algorithm: Algorithm) -> (Barrier, Seat, Seat) {
 fn a_seats_arrive_then_wait_racing_a_timeout() {
     for algorithm in ALGORITHMS {
         model(2, move || {
-            let (barrier, mut first, mut second) = two_parked_seats(algorithm);
+            let (barrier, first, second) = two_parked_seats(algorithm);
             let other = thread::spawn(move || {
                 let outcome = second
                     .arrive()
@@ -295,7 +295,7 @@ fn a_seats_arrive_then_wait_racing_a_timeout() {
 fn a_seats_arrival_racing_an_abort() {
     for algorithm in ALGORITHMS {
         model(2, move || {
-            let (barrier, mut first, mut second) = two_parked_seats(algorithm);
+            let (barrier, first, second) = two_parked_seats(algorithm);
             let aborter = {
                 let barrier = barrier.clone();
                 thread::spawn(move || barrier.abort())

@@ -89,7 +89,7 @@ pub use parallel::IndexRange;
 pub use pool::PhasePool;
 pub use profile::Profile;
 pub use schedule::{static_block, Schedule, Scheduled};
-pub use spmd::Ctx;
+pub use spmd::{Ctx, CtxArrival};
 pub use topology::{NUM_THREADS_ENV, PLACEMENT_ENV};
 
 /// A pool moves between threads (the thread that uses it is worker 0).

@@ -15,8 +15,9 @@ use barrier_core::{Barrier, Seat};
 use crate::coarray::{Coarray, Registration, Registry};
 
 use crate::pool::PhasePool;
+use crate::profile::Mark;
 use crate::profile::Recorder;
-use crate::raw::exchange::{Broken, Exchange, Port, Round};
+use crate::raw::exchange::{Arriving, Broken, Exchange, Port, Round};
 use crate::raw::handoff::{Aborted, Gather};
 use crate::raw::report::{Report, Reporter};
 use crate::schedule::static_block;
@@ -29,6 +30,8 @@ type Value = Box<dyn Any + Send + Sync>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
     Sync,
+    /// A split-phase barrier ([`Ctx::arrive`]).
+    Arrive,
     Reduce,
     Broadcast {
         root: usize,
@@ -319,6 +322,65 @@ impl<'a, M> Ctx<'a, M> {
         self.syncs += 1;
     }
 
+    /// Arrives at a barrier now and waits for the others later (split-phase): returns a
+    /// [`CtxArrival`] whose [`wait`](CtxArrival::wait) completes the barrier. Work between the
+    /// two overlaps the others' arrival: compute what the neighbours need, arrive, compute the
+    /// interior, wait.
+    ///
+    /// Everything a worker wrote before its `arrive` is visible to every worker after their
+    /// `wait`. A collective like [`sync`](Ctx::sync) (every worker calls `arrive` and `wait` at
+    /// the same point of its program), but a barrier only: it delivers no messages and no
+    /// coarray puts, which stay queued for the next `sync`. While the arrival lives the worker
+    /// can read its `index`, `block` and `time`, but call no other collective (it borrows the
+    /// `Ctx`); dropping it waits.
+    ///
+    /// On a team of 2 (the central barrier) and on a tree, the others are released as soon as
+    /// the last worker arrives; on a dissemination barrier (picked for large pinned teams) the
+    /// rounds after the first need every worker's `wait`.
+    ///
+    /// # Panics
+    ///
+    /// If this worker's previous arrival is still open (wait for it first). Unwinds this worker
+    /// if another one panicked (the run then resumes that panic).
+    ///
+    /// # Examples
+    ///
+    /// Each worker publishes a value, arrives, does its own work, then reads its neighbour's:
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let pool = phase_pool::PhasePool::new(3);
+    /// let edges: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
+    /// let seen = pool.run(|ctx| {
+    ///     let me = ctx.index();
+    ///     edges[me].store(me + 1, Ordering::Relaxed);
+    ///     let arrival = ctx.arrive();
+    ///     let interior: usize = (0..1000).sum(); // needs nobody else
+    ///     arrival.wait();
+    ///     let right = edges[(me + 1) % 3].load(Ordering::Relaxed);
+    ///     (interior, right)
+    /// });
+    /// assert_eq!(seen, [(499_500, 2), (499_500, 3), (499_500, 1)]);
+    /// ```
+    pub fn arrive(&self) -> CtxArrival<'_> {
+        let arrived = self.recorder.map(Recorder::mark);
+        let arriving = self.port.arrive_with(|_| Entry {
+            op: Op::Arrive,
+            value: None,
+            sent: false,
+        });
+        match arriving {
+            Ok(arriving) => CtxArrival {
+                arriving,
+                index: self.index,
+                recorder: self.recorder.zip(arrived),
+            },
+            // Not a new panic: the real one resumes in the caller of `run`.
+            Err(Broken) => resume_unwind(Box::new(Aborted)),
+        }
+    }
+
     /// Registers this worker's part of a distributed array of `len` elements per worker, each
     /// `init` (BSPlib's `bsp_push_reg`, with the memory made here). A collective, like `sync`:
     /// every worker registers the same coarrays in the same order, with the same element type
@@ -554,6 +616,50 @@ fn boxed_reusing<T: Any + Send + Sync>(old: Option<Value>, value: T) -> Value {
     Box::new(value)
 }
 
+/// A worker's arrival at a split-phase barrier of an SPMD run ([`Ctx::arrive`]), waited for by
+/// [`wait`](CtxArrival::wait) or by its drop.
+#[must_use = "the barrier completes when the arrival is waited for"]
+pub struct CtxArrival<'c> {
+    arriving: Arriving<'c, Entry>,
+    index: usize,
+    recorder: Option<(&'c Recorder, Mark)>,
+}
+
+impl CtxArrival<'_> {
+    /// Waits until every worker has arrived.
+    ///
+    /// # Panics
+    ///
+    /// If another worker is in a different collective (as [`Ctx::sync`]); unwinds this worker
+    /// if another one panicked (the run then resumes that panic).
+    pub fn wait(self) {
+        let index = self.index;
+        let recorder = self.recorder;
+        match self.arriving.wait() {
+            Ok(round) => check_same_op(&round, index, Op::Arrive),
+            Err(Broken) => resume_unwind(Box::new(Aborted)),
+        }
+        if let Some((recorder, arrived)) = recorder {
+            recorder.sync(index, &arrived);
+        }
+    }
+
+    /// Whether every worker has arrived, so [`wait`](CtxArrival::wait) returns at once.
+    #[must_use]
+    pub fn is_released(&self) -> bool {
+        self.arriving.is_released()
+    }
+}
+
+impl fmt::Debug for CtxArrival<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CtxArrival")
+            .field("worker", &self.index)
+            .field("released", &self.is_released())
+            .finish()
+    }
+}
+
 fn check_same_op(round: &Round<'_, Entry>, me: usize, op: Op) {
     for worker in 0..round.len() {
         let other = round.get(worker).op;
@@ -571,6 +677,7 @@ fn check_same_op(round: &Round<'_, Entry>, me: usize, op: Op) {
 fn describe(op: Op) -> String {
     match op {
         Op::Sync => "sync()".into(),
+        Op::Arrive => "arrive()".into(),
         Op::Reduce => "reduce()".into(),
         Op::Broadcast { root } => format!("broadcast(root = {root})"),
         Op::Single => "single()".into(),

@@ -24,7 +24,7 @@ mod timeline;
 use std::time::Duration;
 
 pub use barrier_core::{WaitCounts, WaitStage};
-pub(crate) use recorder::Recorder;
+pub(crate) use recorder::{Mark, Recorder};
 pub use summary::{Summary, WorkerSummary};
 #[cfg(feature = "plot")]
 pub use timeline::PlotError;

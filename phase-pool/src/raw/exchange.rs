@@ -16,7 +16,9 @@
 
 use std::fmt;
 
-use barrier_core::{Barrier, Seat};
+use std::cell::Cell;
+
+use barrier_core::{Arrival, Barrier, Seat};
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicU64, Ordering, UnsafeCell};
@@ -133,8 +135,9 @@ impl<E> Exchange<E> {
             exchange: self,
             seat,
             index,
-            round: 0,
-            poisoned: false,
+            round: Cell::new(0),
+            poisoned: Cell::new(false),
+            arriving: Cell::new(false),
         }
     }
 
@@ -150,11 +153,13 @@ pub(crate) struct Port<'a, E> {
     /// Seat `index` of the exchange's barrier.
     seat: &'a Seat,
     index: usize,
-    round: u64,
-    poisoned: bool,
+    round: Cell<u64>,
+    poisoned: Cell<bool>,
+    /// Whether an [`Arriving`] round of this port is open.
+    arriving: Cell<bool>,
 }
 
-impl<E> Port<'_, E> {
+impl<'a, E> Port<'a, E> {
     /// Publishes `entry` for this round, waits for every worker, and returns a view of all
     /// workers' entries of this round.
     ///
@@ -173,10 +178,53 @@ impl<E> Port<'_, E> {
         &mut self,
         make: impl FnOnce(Option<E>) -> E,
     ) -> Result<Round<'_, E>, Broken> {
-        if self.poisoned {
+        let slots = self.publish(make)?;
+        // The barrier's happens-before edge publishes the entry to every reader.
+        let ok = self.seat.wait().is_ok();
+        self.passed(ok)?;
+        Ok(Round { slots })
+    }
+
+    /// Like `exchange_with`, split: publishes the entry and arrives now; the round completes
+    /// when the returned [`Arriving`] is waited for (or dropped). It borrows the port, so no
+    /// other round can start meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// If this port's previous `Arriving` is still open.
+    pub(crate) fn arrive_with(
+        &self,
+        make: impl FnOnce(Option<E>) -> E,
+    ) -> Result<Arriving<'_, E>, Broken> {
+        assert!(
+            !self.arriving.get(),
+            "ctx.arrive() on worker {} while its previous arrival is open: wait for it first",
+            self.index
+        );
+        let slots = self.publish(make)?;
+        match self.seat.arrive() {
+            Ok(arrival) => {
+                self.arriving.set(true);
+                Ok(Arriving {
+                    port: self,
+                    arrival: Some(arrival),
+                    slots,
+                })
+            }
+            Err(_) => {
+                self.poisoned.set(true);
+                Err(Broken)
+            }
+        }
+    }
+
+    /// Writes this port's entry of the coming round, made by `make` from its entry of two
+    /// rounds ago; the round's slots.
+    fn publish(&self, make: impl FnOnce(Option<E>) -> E) -> Result<&'a [Slot<E>], Broken> {
+        if self.poisoned.get() {
             return Err(Broken);
         }
-        let slots = &self.exchange.slots[(self.round % 2) as usize];
+        let slots = &self.exchange.slots[(self.round.get() % 2) as usize];
         // SAFETY: only this port writes this slot. Its last readers read it in round
         // `self.round - 2` and were done before they arrived at round `self.round - 1`, whose
         // wait this port passed with `Ok` (otherwise it would be poisoned).
@@ -184,17 +232,54 @@ impl<E> Port<'_, E> {
             let old = (*slot).take();
             *slot = Some(make(old));
         });
-        // The barrier's happens-before edge publishes the write above to every reader.
-        match self.seat.wait() {
-            Ok(_) => {
-                self.round += 1;
-                Ok(Round { slots })
-            }
-            Err(_) => {
-                self.poisoned = true;
-                Err(Broken)
-            }
+        Ok(slots)
+    }
+
+    /// Records the end of a round's wait: the next round, or poisoned for good.
+    fn passed(&self, ok: bool) -> Result<(), Broken> {
+        if ok {
+            self.round.set(self.round.get() + 1);
+            Ok(())
+        } else {
+            self.poisoned.set(true);
+            Err(Broken)
         }
+    }
+}
+
+/// A round that a port has published its entry in and arrived at, not waited for yet
+/// ([`Port::arrive_with`]). Dropping it waits for the round, as the barrier's `Arrival` does.
+pub(crate) struct Arriving<'p, E> {
+    port: &'p Port<'p, E>,
+    arrival: Option<Arrival<'p>>,
+    slots: &'p [Slot<E>],
+}
+
+impl<'p, E> Arriving<'p, E> {
+    /// Whether every worker has arrived, so `wait` returns at once.
+    pub(crate) fn is_released(&self) -> bool {
+        self.arrival.as_ref().is_some_and(Arrival::is_released)
+    }
+
+    /// Waits for every worker; then a view of the round's entries.
+    pub(crate) fn wait(mut self) -> Result<Round<'p, E>, Broken> {
+        self.finish()?;
+        Ok(Round { slots: self.slots })
+    }
+
+    fn finish(&mut self) -> Result<(), Broken> {
+        let Some(arrival) = self.arrival.take() else {
+            return Ok(());
+        };
+        let ok = arrival.wait().is_ok();
+        self.port.arriving.set(false);
+        self.port.passed(ok)
+    }
+}
+
+impl<E> Drop for Arriving<'_, E> {
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
 
