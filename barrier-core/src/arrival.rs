@@ -99,10 +99,12 @@ impl<'a> Arrival<'a> {
         (self, open)
     }
 
+    #[inline]
     pub(crate) fn seated(seat: &'a Seat, generation: u64) -> Arrival<'a> {
         Arrival::pending(generation, Pending::Seat { seat, generation })
     }
 
+    #[inline]
     fn pending(generation: u64, pending: Pending<'a>) -> Arrival<'a> {
         Arrival {
             generation,
@@ -112,6 +114,7 @@ impl<'a> Arrival<'a> {
     }
 
     /// An arrival whose generation `arrive` decided (this thread arrived last).
+    #[inline]
     pub(crate) fn decided(
         generation: u64,
         outcome: Result<usize, BrokenBarrierError>,
@@ -130,6 +133,7 @@ impl<'a> Arrival<'a> {
     ///
     /// [`BrokenBarrierError`] if the generation fails (abort, reset, a timeout, a panicking
     /// action); if this wait's timeout expires first, it breaks the barrier for everyone.
+    #[inline]
     pub fn wait(mut self) -> Result<usize, BrokenBarrierError> {
         let timeout = self.default_timeout();
         self.finish(timeout)
@@ -175,6 +179,7 @@ impl<'a> Arrival<'a> {
         }
     }
 
+    #[inline]
     fn default_timeout(&self) -> Option<Duration> {
         match &self.pending {
             None => None,
@@ -183,6 +188,7 @@ impl<'a> Arrival<'a> {
         }
     }
 
+    #[inline]
     fn finish(&mut self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         match self.pending.take() {
             None => self.decided,
@@ -207,6 +213,7 @@ impl<'a> Arrival<'a> {
 }
 
 impl Drop for Arrival<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.pending.is_none() {
             return;

@@ -203,6 +203,7 @@ impl Seat {
     /// let _ = seats[0].arrive(); // panics: the first arrival is open
     /// # drop(arrival);
     /// ```
+    #[inline]
     pub fn arrive(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
         if self.arrival_open.get() {
             self.refuse("arrive");
@@ -240,6 +241,7 @@ impl Seat {
     }
 
     /// This seat's open arrival is being waited for: the seat may arrive and wait again after.
+    #[inline]
     pub(crate) fn close_arrival(&self) {
         self.arrival_open.set(false);
     }
@@ -267,6 +269,7 @@ impl Seat {
 
     /// Waits for the release of `generation`, which this seat arrived in (a tree seat that did
     /// not complete it).
+    #[inline]
     pub(crate) fn await_release(
         &self,
         generation: u64,
