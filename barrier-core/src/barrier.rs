@@ -13,11 +13,11 @@ use crossbeam_utils::CachePadded;
 use crate::action::Action;
 use crate::arrival::Arrival;
 use crate::builder::BarrierBuilder;
-use crate::error::{BrokenBarrierError, BrokenCause};
+use crate::error::{BrokenBarrierError, BrokenCause, MembershipError};
 use crate::profile::{BarrierProfile, Counters};
 use crate::seated::SeatTable;
 use crate::state::{widen_generation, Stage, State};
-use crate::sync::{spin_loop, Arc, AtomicU64, Ordering};
+use crate::sync::{spin_loop, Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
 
 /// A reusable barrier for a fixed number of threads, with the semantics of Python's
@@ -64,7 +64,12 @@ struct Shared {
     /// A full generation number near the state's (see `state::widen_generation`), moved
     /// forward every `GENERATION_CHECKPOINT` generations by the thread that starts one.
     generation_base: AtomicU64,
-    parties: usize,
+    /// The parties of the filling generation. Changes only while no generation can be joined
+    /// (one is full or failed), before the CAS that starts the next one publishes it; see
+    /// README.md, "Membership".
+    parties: AtomicUsize,
+    /// Changes of the parties recorded for the end of the open generation.
+    membership: Mutex<Membership>,
     action: Option<Action>,
     default_timeout: Option<Duration>,
     budget: Budget,
@@ -73,6 +78,13 @@ struct Shared {
     /// barrier (each written by its seat only), a few for an anonymous barrier (its threads
     /// spread over them).
     counters: Option<Box<[Counters]>>,
+}
+
+/// Changes of the parties waiting for the end of the open generation.
+#[derive(Debug, Default)]
+struct Membership {
+    added: usize,
+    dropped: usize,
 }
 
 /// How threads arrive.
@@ -127,7 +139,8 @@ impl Barrier {
             state: CachePadded::new(AtomicU64::new(State::INITIAL.bits())),
             parker: CachePadded::new(Parker::default()),
             generation_base: AtomicU64::new(0),
-            parties,
+            parties: AtomicUsize::new(parties),
+            membership: Mutex::new(Membership::default()),
             action,
             default_timeout,
             budget,
@@ -223,7 +236,7 @@ impl Barrier {
         match &self.shared.counters {
             None => self.wait_central(timeout),
             Some(counters) => Counters::for_this_thread(counters)
-                .count(self.shared.parties, || self.wait_central(timeout)),
+                .count(self.parties(), || self.wait_central(timeout)),
         }
     }
 
@@ -237,7 +250,7 @@ impl Barrier {
     ) -> Result<usize, BrokenBarrierError> {
         match &self.shared.counters {
             None => wait(),
-            Some(counters) => counters[seat].count(self.shared.parties, wait),
+            Some(counters) => counters[seat].count(self.parties(), wait),
         }
     }
 
@@ -308,11 +321,178 @@ impl Barrier {
             }
             Joined::Released { generation } => {
                 self.notify();
-                (generation, Ok(self.shared.parties - 1))
+                (generation, Ok(self.parties() - 1))
             }
             Joined::Complete { generation } => (generation, self.complete(generation)),
         };
         Ok(Arrival::decided(self.widen(generation), outcome))
+    }
+
+    /// Arrives in the filling generation and leaves the barrier: from the next generation on
+    /// it has one party fewer (Java's `arriveAndDeregister`, C++20's `arrive_and_drop`). The
+    /// returned [`Arrival`] is waited for, or dropped, like any (dropping waits): a thread
+    /// counted into a generation that fails must count itself out of it. The party leaves
+    /// whatever that generation's outcome.
+    ///
+    /// When the last party leaves, the barrier is finished ([`is_finished`](Barrier::is_finished),
+    /// [`BrokenCause::Finished`]), and stays so through `reset` until
+    /// [`add_parties`](Barrier::add_parties) gives it parties again.
+    ///
+    /// # Examples
+    ///
+    /// A worker that is done leaves; the others go on without it:
+    ///
+    /// ```
+    /// use barrier_core::Barrier;
+    ///
+    /// let barrier = Barrier::new(3);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| barrier.arrive_and_drop().unwrap().wait().unwrap());
+    ///     for _ in 0..2 {
+    ///         s.spawn(|| {
+    ///             for _ in 0..5 {
+    ///                 barrier.wait().unwrap();
+    ///             }
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(barrier.parties(), 2);
+    /// assert_eq!(barrier.generation(), 5);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenBarrierError`] if the barrier is broken (or finished) when this thread arrives;
+    /// then it does not leave.
+    ///
+    /// # Panics
+    ///
+    /// As [`arrive`](Barrier::arrive). A seated barrier's seats leave with
+    /// [`Seat::leave`](crate::Seat::leave).
+    pub fn arrive_and_drop(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
+        self.assert_anonymous("arrive_and_drop");
+        let shared = &*self.shared;
+        loop {
+            let current = self.load();
+            let parties = self.parties();
+            if current.stage() != Stage::Filling || current.count() >= parties {
+                self.wait_until_joinable()?;
+                continue;
+            }
+            let index = current.count();
+            // Under the lock, so that the completer of this generation, which takes it to
+            // apply the changes, sees this one.
+            let mut membership = self.membership();
+            // AcqRel, failure Acquire: as in `join`.
+            let joined = shared.state.compare_exchange(
+                current.bits(),
+                current.joined().with_membership_pending().bits(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            if joined.is_err() {
+                continue;
+            }
+            membership.dropped += 1;
+            drop(membership);
+            let generation = current.generation();
+            if index + 1 == parties {
+                let outcome = self.complete(generation);
+                return Ok(Arrival::decided(self.widen(generation), outcome));
+            }
+            return Ok(Arrival::central(
+                self,
+                self.widen(generation),
+                generation,
+                index,
+            ));
+        }
+    }
+
+    /// Adds `k` parties from the next generation on (Java's `bulkRegister`, .NET's
+    /// `AddParticipants`): the generation that is filling now still needs its old count. On a
+    /// broken barrier, from the generation after the reset. Returns the parties the next
+    /// generation will have.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = barrier_core::Barrier::new(1);
+    /// assert_eq!(barrier.add_parties(1).unwrap(), 2);
+    /// barrier.wait().unwrap(); // generation 0 still had one party
+    /// assert_eq!(barrier.parties(), 2);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| barrier.wait().unwrap());
+    ///     barrier.wait().unwrap();
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MembershipError::TooManyParties`] past [`MAX_PARTIES`](crate::MAX_PARTIES);
+    /// [`MembershipError::Seated`] on a seated barrier, whose seats are fixed when it is built.
+    pub fn add_parties(&self, k: usize) -> Result<usize, MembershipError> {
+        if let Mode::Seated(seated) = &self.shared.mode {
+            return Err(MembershipError::Seated {
+                algorithm: seated.algorithm_name(),
+            });
+        }
+        loop {
+            let current = self.load();
+            if self.action_runs(current) {
+                // Its completer applies the changes recorded so far: wait for the next one.
+                self.wait_out_action(current);
+                continue;
+            }
+            let mut membership = self.membership();
+            let future = (self.parties() + membership.added - membership.dropped)
+                .checked_add(k)
+                .filter(|&parties| parties <= crate::MAX_PARTIES);
+            let Some(future) = future else {
+                return Err(MembershipError::TooManyParties {
+                    max: crate::MAX_PARTIES,
+                });
+            };
+            if k == 0 {
+                return Ok(future);
+            }
+            if self.mark_membership(current) {
+                membership.added += k;
+                return Ok(future);
+            }
+        }
+    }
+
+    /// One party leaves without arriving (a seat leaving a broken or resetting barrier): from
+    /// the generation after the reset on.
+    pub(crate) fn drop_party(&self) {
+        loop {
+            let current = self.load();
+            if self.action_runs(current) {
+                self.wait_out_action(current);
+                continue;
+            }
+            let mut membership = self.membership();
+            if self.mark_membership(current) {
+                membership.dropped += 1;
+                return;
+            }
+        }
+    }
+
+    /// Sets the membership bit on `current` if the state still is `current` (the caller holds
+    /// the membership lock and records its change if this succeeds).
+    fn mark_membership(&self, current: State) -> bool {
+        // AcqRel: as any transition; the lock orders the recorded change.
+        self.shared
+            .state
+            .compare_exchange(
+                current.bits(),
+                current.with_membership_pending().bits(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
     }
 
     fn assert_anonymous(&self, operation: &str) {
@@ -334,7 +514,7 @@ impl Barrier {
                 .map(|()| index),
             Joined::Released { .. } => {
                 self.notify();
-                Ok(self.shared.parties - 1)
+                Ok(self.parties() - 1)
             }
             Joined::Complete { generation } => self.complete(generation),
         }
@@ -344,15 +524,20 @@ impl Barrier {
     #[inline]
     fn join(&self) -> Result<Joined, BrokenBarrierError> {
         let shared = &*self.shared;
-        // Relaxed: a stale value only makes the CAS fail; the CAS orders.
-        let mut current = State::from_bits(shared.state.load(Ordering::Relaxed));
+        // Acquire: the parties read below must be those of the generation this state belongs
+        // to, published by the CAS that started it (a stale state only makes the CAS fail).
+        let mut current = self.load();
         loop {
-            if current.stage() != Stage::Filling || current.count() >= shared.parties {
+            let mut parties = self.parties();
+            if current.stage() != Stage::Filling || current.count() >= parties {
                 current = self.wait_until_joinable()?;
+                parties = self.parties();
             }
             let index = current.count();
-            let last = index + 1 == shared.parties;
-            let releases = last && shared.action.is_none();
+            let last = index + 1 == parties;
+            // A pending membership change needs the generation completed, not released in this
+            // CAS, so that the change is applied before the next generation starts.
+            let releases = last && shared.action.is_none() && !current.membership_pending();
             let next = if releases {
                 current.next_generation()
             } else {
@@ -362,11 +547,12 @@ impl Barrier {
             // that the generation's releasing CAS ends, read by every waiter's Acquire poll.
             // Acquire: the last arriver reads that sequence, so it (and its action) sees every
             // earlier arrival's writes.
+            // Failure Acquire: as the load above.
             match shared.state.compare_exchange_weak(
                 current.bits(),
                 next.bits(),
                 Ordering::AcqRel,
-                Ordering::Relaxed,
+                Ordering::Acquire,
             ) {
                 Ok(_) if releases => {
                     self.started_generation(next);
@@ -395,10 +581,9 @@ impl Barrier {
     #[cold]
     fn wait_until_joinable(&self) -> Result<State, BrokenBarrierError> {
         self.assert_not_in_action("wait");
-        let parties = self.shared.parties;
         let joinable = self.wait_for_state(None, |state| match state.stage() {
             Stage::Broken => Some(Err(broken(state))),
-            Stage::Filling if state.count() < parties => Some(Ok(state)),
+            Stage::Filling if state.count() < self.parties() => Some(Ok(state)),
             // A reset draining its waiters, or a full generation running its action.
             _ => None,
         });
@@ -486,7 +671,7 @@ impl Barrier {
     /// or another reason), leave it; `None`: complete, the action decides.
     #[cold]
     fn break_on_timeout(&self, generation: u64) -> Option<bool> {
-        let parties = self.shared.parties;
+        let parties = self.parties();
         let mut outcome = None;
         let changed = self.transition(|state| {
             if !state.is_generation(generation) {
@@ -520,7 +705,7 @@ impl Barrier {
                 );
                 let left = state.left();
                 Some(if left.stage() == Stage::Resetting && left.count() == 0 {
-                    left.next_generation()
+                    self.start_generation(left)
                 } else {
                     left
                 })
@@ -538,7 +723,7 @@ impl Barrier {
     /// panicked, breaks it, and resumes the panic. Nothing else can decide a complete
     /// generation: timeouts are refused, abort and reset wait for the action.
     fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
-        let parties = self.shared.parties;
+        let parties = self.parties();
         let outcome = match &self.shared.action {
             Some(action) => action.run(),
             None => Ok(ControlFlow::Continue(())),
@@ -550,12 +735,10 @@ impl Barrier {
                     "{state:?} was decided during the action of generation {generation}"
                 );
                 Some(match outcome {
-                    Ok(ControlFlow::Continue(())) => state.next_generation(),
+                    Ok(ControlFlow::Continue(())) => self.start_generation(state),
                     // Released (the generation moved on) and finished in the same word, so every
                     // waiter that sees its release also sees the end.
-                    Ok(ControlFlow::Break(())) => state
-                        .next_generation()
-                        .failed(Stage::Broken, BrokenCause::Finished),
+                    Ok(ControlFlow::Break(())) => self.start_generation(state).finished(),
                     Err(_) => state
                         .failed(Stage::Broken, BrokenCause::ActionPanicked)
                         .with_count(state.count() - 1),
@@ -614,7 +797,11 @@ impl Barrier {
                 Stage::Filling if state.count() == 0 => return,
                 Stage::Filling => state.failed(Stage::Resetting, BrokenCause::Reset),
                 Stage::Resetting => return,
-                Stage::Broken if state.count() == 0 => state.next_generation(),
+                // With no parties left it stays finished (until `add_parties`).
+                Stage::Broken if state.count() == 0 => match self.start_generation(state) {
+                    next if next == state => return,
+                    next => next,
+                },
                 Stage::Broken => state.failed(Stage::Resetting, cause_of(state)),
             };
             if self.replace(state, |_| next) {
@@ -669,7 +856,7 @@ impl Barrier {
     /// Whether `state` is a complete generation whose action runs (only then is a filling
     /// generation full: without an action the last arrival releases in the same CAS).
     fn action_runs(&self, state: State) -> bool {
-        state.stage() == Stage::Filling && state.count() == self.shared.parties
+        state.stage() == Stage::Filling && state.count() == self.parties()
     }
 
     /// Waits until the action seen running in `state` has decided its generation: `abort` and
@@ -685,7 +872,8 @@ impl Barrier {
     #[must_use]
     #[inline]
     pub fn parties(&self) -> usize {
-        self.shared.parties
+        // Relaxed: read after an Acquire of the state word where it matters (see `join`).
+        self.shared.parties.load(Ordering::Relaxed)
     }
 
     /// The number of threads waiting in the filling generation: 0 while a reset drains or the
@@ -740,6 +928,47 @@ impl Barrier {
             Mode::Anonymous => self.full_generation(self.load()),
             Mode::Seated(seated) => seated.generation(self.load()),
         }
+    }
+
+    /// The first state of the generation after `state`, which is full or failed (so nobody
+    /// can join it): applies the membership changes recorded for its end first. With no
+    /// parties left, the barrier is finished instead (`state` itself if it already was).
+    fn start_generation(&self, state: State) -> State {
+        let parties = if state.membership_pending() {
+            self.settle_membership()
+        } else {
+            self.parties()
+        };
+        if parties > 0 {
+            state.next_generation()
+        } else if !state.membership_pending()
+            && state.stage() == Stage::Broken
+            && state.cause() == Some(BrokenCause::Finished)
+        {
+            state
+        } else {
+            state.next_generation().finished()
+        }
+    }
+
+    /// Applies the recorded membership changes to `parties`; the new count. Only while no
+    /// generation can be joined (see `start_generation`), so it may run again if the CAS that
+    /// follows fails: the changes are taken once.
+    #[cold]
+    fn settle_membership(&self) -> usize {
+        let mut membership = self.membership();
+        let parties = self.parties() + membership.added - membership.dropped;
+        *membership = Membership::default();
+        // Relaxed: published by the CAS that starts the next generation.
+        self.shared.parties.store(parties, Ordering::Relaxed);
+        parties
+    }
+
+    fn membership(&self) -> crate::sync::MutexGuard<'_, Membership> {
+        self.shared
+            .membership
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The full generation number of `state`, the state word of an anonymous barrier.

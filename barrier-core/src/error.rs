@@ -132,6 +132,81 @@ impl fmt::Display for BrokenBarrierError {
 
 impl Error for BrokenBarrierError {}
 
+/// A change of a barrier's parties was refused
+/// ([`Barrier::add_parties`](crate::Barrier::add_parties)).
+///
+/// # Examples
+///
+/// ```
+/// use barrier_core::{Barrier, MembershipError, MAX_PARTIES};
+///
+/// let barrier = Barrier::new(2);
+/// let error = barrier.add_parties(MAX_PARTIES).unwrap_err();
+/// assert!(matches!(error, MembershipError::TooManyParties { .. }));
+/// let (seated, _seats) = Barrier::builder(4).build_seated().unwrap();
+/// assert!(matches!(seated.add_parties(1), Err(MembershipError::Seated { .. })));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MembershipError {
+    /// The barrier would have more than `max` parties.
+    TooManyParties {
+        /// The largest supported number ([`MAX_PARTIES`](crate::MAX_PARTIES)).
+        max: usize,
+    },
+    /// A seated barrier's parties are its seats, fixed when it is built.
+    Seated {
+        /// The barrier's algorithm: `"tree"` or `"dissemination"`.
+        algorithm: &'static str,
+    },
+}
+
+impl fmt::Display for MembershipError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MembershipError::TooManyParties { max } => {
+                write!(f, "a barrier can have at most {max} parties")
+            }
+            MembershipError::Seated { algorithm } => write!(
+                f,
+                "a seated ({algorithm}) barrier's parties are its seats, fixed when it is built"
+            ),
+        }
+    }
+}
+
+impl Error for MembershipError {}
+
+/// Why [`Seat::leave`](crate::Seat::leave) failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LeaveError {
+    /// A seat of a tree or dissemination barrier cannot leave (their layout is for a fixed
+    /// team): the seat, given back, still belongs to the barrier.
+    Seated {
+        /// The seat.
+        seat: crate::Seat,
+        /// The barrier's algorithm: `"tree"` or `"dissemination"`.
+        algorithm: &'static str,
+    },
+    /// The seat left, but the generation it arrived in failed, or the barrier was broken.
+    Broken(BrokenBarrierError),
+}
+
+impl fmt::Display for LeaveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeaveError::Seated { algorithm, .. } => write!(
+                f,
+                "a seat of a {algorithm} barrier cannot leave: its layout is for a fixed team"
+            ),
+            LeaveError::Broken(error) => write!(f, "the seat left; {error}"),
+        }
+    }
+}
+
+impl Error for LeaveError {}
+
 /// A barrier could not be built from the builder's settings.
 ///
 /// # Examples

@@ -60,7 +60,7 @@ pub use action::ActionOutcome;
 pub use arrival::Arrival;
 pub use barrier::Barrier;
 pub use builder::{Algorithm, BarrierBuilder, DEFAULT_FAN_IN};
-pub use error::{BrokenBarrierError, BrokenCause, BuildError};
+pub use error::{BrokenBarrierError, BrokenCause, BuildError, LeaveError, MembershipError};
 pub use profile::{profile_from_env, BarrierProfile, PROFILE_ENV};
 pub use seat::Seat;
 pub use state::MAX_PARTIES;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::algo::{Dissemination, Gather, Reached, COMPLETER_SEAT};
 use crate::arrival::Arrival;
 use crate::barrier::{broken, Barrier, Mode};
-use crate::error::{BrokenBarrierError, BrokenCause};
+use crate::error::{BrokenBarrierError, BrokenCause, LeaveError};
 use crate::seated::{record_failure, SeatTable};
 use crate::state::{Stage, State};
 use crate::sync::{AtomicU64, Ordering};
@@ -62,6 +62,8 @@ pub struct Seat {
     generation: Cell<u64>,
     /// Whether an [`Arrival`] of this seat is not waited for yet.
     arrival_open: Cell<bool>,
+    /// Whether the seat left ([`Seat::leave`]): then dropping it aborts nothing.
+    left: Cell<bool>,
 }
 
 impl Seat {
@@ -71,6 +73,7 @@ impl Seat {
             index,
             generation: Cell::new(0),
             arrival_open: Cell::new(false),
+            left: Cell::new(false),
         }
     }
 
@@ -253,6 +256,69 @@ impl Seat {
              (or drop it) first",
             self.index
         );
+    }
+
+    /// Arrives in the seat's next generation and leaves the barrier for good, without breaking
+    /// it: from the next generation on it has one party fewer ([`Barrier::arrive_and_drop`]),
+    /// so a thread can stop early while the others go on. Waits for that generation's
+    /// outcome. On a broken barrier the seat leaves without arriving, from the generation
+    /// after the reset on. (Dropping a seat instead aborts the barrier.)
+    ///
+    /// Only seats of [`Algorithm::Central`](crate::Algorithm::Central) barriers can leave (and
+    /// those [`Algorithm::Auto`](crate::Algorithm::Auto) seats on it, up to 2 parties): a
+    /// tree's nodes and a dissemination barrier's rounds are laid out for a fixed team.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use barrier_core::{Algorithm, Barrier};
+    ///
+    /// let (barrier, mut seats) = Barrier::builder(3).algorithm(Algorithm::Central).build_seated()?;
+    /// let leaver = seats.pop().unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(move || leaver.leave().unwrap());
+    ///     for seat in seats {
+    ///         s.spawn(move || {
+    ///             for _ in 0..4 {
+    ///                 seat.wait().unwrap();
+    ///             }
+    ///             seat.leave().unwrap();
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(barrier.parties(), 0);
+    /// assert!(barrier.is_finished(), "the last party left");
+    /// # Ok::<(), barrier_core::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LeaveError::Seated`], which gives the seat back, on a tree or dissemination barrier;
+    /// [`LeaveError::Broken`] if the generation it arrived in failed, or the barrier was broken
+    /// (it has left either way).
+    ///
+    /// # Panics
+    ///
+    /// If this seat's arrival is open; as [`wait`](Seat::wait) otherwise.
+    pub fn leave(self) -> Result<(), LeaveError> {
+        if self.arrival_open.get() {
+            self.refuse("leave");
+        }
+        if let Mode::Seated(seated) = self.barrier.mode() {
+            let algorithm = seated.algorithm_name();
+            return Err(LeaveError::Seated {
+                seat: self,
+                algorithm,
+            });
+        }
+        self.left.set(true);
+        match self.barrier.arrive_and_drop() {
+            Ok(arrival) => arrival.wait().map(|_| ()).map_err(LeaveError::Broken),
+            Err(broken) => {
+                self.barrier.drop_party();
+                Err(LeaveError::Broken(broken))
+            }
+        }
     }
 
     /// Whether generation `generation`, which this seat arrived in, was released.
@@ -545,6 +611,9 @@ impl Seat {
 
 impl Drop for Seat {
     fn drop(&mut self) {
+        if self.left.get() {
+            return;
+        }
         self.barrier.abort();
         if let Mode::Seated(_) = self.barrier.mode() {
             // Count this seat out of the failed generation, so a reset can still complete.

@@ -105,6 +105,14 @@ impl SeatTable {
         })
     }
 
+    /// The algorithm's name, for errors.
+    pub(crate) fn algorithm_name(&self) -> &'static str {
+        match self.gather {
+            Gather::Tree(_) => "tree",
+            Gather::Dissemination(_) => "dissemination",
+        }
+    }
+
     /// Where seat `seat` parks while it waits at a dissemination flag.
     #[inline]
     pub(crate) fn flag_parker(&self, seat: usize) -> &Parker {

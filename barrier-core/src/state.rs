@@ -26,7 +26,8 @@ pub(crate) enum Stage {
 /// |-------------------------------|--------|------------------------------------------------|
 /// | `0 .. STAGE_SHIFT`            | count  | threads inside the current generation          |
 /// | `STAGE_SHIFT .. CAUSE_SHIFT`  | stage  | [`Stage`]                                      |
-/// | `CAUSE_SHIFT .. GEN_SHIFT`    | cause  | why it is resetting or broken ([`BrokenCause`])|
+/// | `CAUSE_SHIFT .. MEMBERSHIP_BIT` | cause | why it is resetting or broken ([`BrokenCause`])|
+/// | `MEMBERSHIP_BIT`              | membership | a change of parties waits for this generation's end |
 /// | `GEN_SHIFT .. 64`             | gen    | generation number, wrapping                    |
 ///
 /// The generation only advances when no thread of the old generation can still be waiting for
@@ -41,11 +42,13 @@ const STAGE_SHIFT: u32 = COUNT_BITS;
 const STAGE_BITS: u32 = 2;
 const CAUSE_SHIFT: u32 = STAGE_SHIFT + STAGE_BITS;
 const CAUSE_BITS: u32 = 3;
-const GEN_SHIFT: u32 = CAUSE_SHIFT + CAUSE_BITS;
+const MEMBERSHIP_BIT: u32 = CAUSE_SHIFT + CAUSE_BITS;
+const GEN_SHIFT: u32 = MEMBERSHIP_BIT + 1;
 
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 const STAGE_MASK: u64 = ((1 << STAGE_BITS) - 1) << STAGE_SHIFT;
 const CAUSE_MASK: u64 = ((1 << CAUSE_BITS) - 1) << CAUSE_SHIFT;
+const MEMBERSHIP_MASK: u64 = 1 << MEMBERSHIP_BIT;
 const GEN_ONE: u64 = 1 << GEN_SHIFT;
 
 /// The most parties a barrier can have: the count field of its state word must hold `parties`
@@ -198,10 +201,32 @@ impl State {
         State((self.0 & !COUNT_MASK) | count as u64)
     }
 
-    /// The next generation, filling and empty.
+    /// The next generation, filling and empty (with no membership change pending: the thread
+    /// that starts it applies them first).
     #[inline]
     pub(crate) fn next_generation(self) -> State {
-        State((self.0 & !(COUNT_MASK | STAGE_MASK | CAUSE_MASK)).wrapping_add(GEN_ONE))
+        State(
+            (self.0 & !(COUNT_MASK | STAGE_MASK | CAUSE_MASK | MEMBERSHIP_MASK))
+                .wrapping_add(GEN_ONE),
+        )
+    }
+
+    /// This state's generation, finished: broken with [`BrokenCause::Finished`].
+    pub(crate) fn finished(self) -> State {
+        self.failed(Stage::Broken, BrokenCause::Finished)
+    }
+
+    /// Whether a change of the parties (`arrive_and_drop`, `add_parties`) waits for the end of
+    /// this generation: then no arrival releases it in its joining CAS, so that whoever starts
+    /// the next generation applies the change first. Kept through failures.
+    #[inline]
+    pub(crate) fn membership_pending(self) -> bool {
+        self.0 & MEMBERSHIP_MASK != 0
+    }
+
+    /// The same state with a membership change pending.
+    pub(crate) fn with_membership_pending(self) -> State {
+        State(self.0 | MEMBERSHIP_MASK)
     }
 
     /// Same generation and count, now in `stage` because of `cause`.
@@ -281,8 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn a_membership_change_survives_arrivals_and_failures_until_the_next_generation() {
+        let s = State::INITIAL.joined().with_membership_pending().joined();
+        assert!(s.membership_pending() && s.count() == 2);
+        let failed = s.failed(Stage::Broken, BrokenCause::Aborted).left();
+        assert!(failed.membership_pending());
+        assert_eq!(failed.cause(), Some(BrokenCause::Aborted));
+        let next = failed.next_generation();
+        assert!(!next.membership_pending());
+        assert_eq!(next.generation(), 1);
+    }
+
+    #[test]
     fn generation_wraps_without_touching_other_fields() {
-        let last = State::from_bits(!(COUNT_MASK | STAGE_MASK | CAUSE_MASK));
+        let last = State::from_bits(!(COUNT_MASK | STAGE_MASK | CAUSE_MASK | MEMBERSHIP_MASK));
         let wrapped = last.next_generation();
         assert_eq!(wrapped, State::INITIAL);
     }

@@ -6,7 +6,7 @@ pub(crate) use std::{
     hint::spin_loop,
     sync::{
         atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc, Mutex, MutexGuard,
     },
     thread::yield_now,
 };
@@ -20,7 +20,7 @@ pub(crate) use loom::{
     hint::spin_loop,
     sync::{
         atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering},
-        Arc, Condvar, Mutex,
+        Arc, Condvar, Mutex, MutexGuard,
     },
     thread::yield_now,
 };

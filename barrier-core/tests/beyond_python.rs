@@ -495,3 +495,208 @@ fn an_arrival_dropped_by_a_panic_aborts_instead_of_waiting() {
         );
     }
 }
+
+#[test]
+fn parties_that_leave_one_by_one_shrink_every_later_generation() {
+    // Thread i arrives 3 (i + 1) times, the last time with `arrive_and_drop`.
+    let threads = 4;
+    let barrier = Barrier::new(threads);
+    let shared = barrier.clone();
+    let arrivals = with_watchdog(HANG, move || {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let barrier = shared.clone();
+                thread::spawn(move || {
+                    let total = 3 * (i + 1);
+                    let mut mine = Vec::new();
+                    for k in 0..total {
+                        let arrival = if k + 1 == total {
+                            barrier.arrive_and_drop()
+                        } else {
+                            barrier.arrive()
+                        }
+                        .unwrap();
+                        let generation = arrival.generation();
+                        mine.push((generation, arrival.wait().unwrap()));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    for generation in 0..12u64 {
+        let present = (0..threads)
+            .filter(|i| 3 * (i + 1) as u64 > generation)
+            .count();
+        let mut indices: Vec<usize> = arrivals
+            .iter()
+            .filter(|(g, _)| *g == generation)
+            .map(|&(_, index)| index)
+            .collect();
+        indices.sort_unstable();
+        assert_eq!(
+            indices,
+            (0..present).collect::<Vec<_>>(),
+            "generation {generation}"
+        );
+    }
+    assert_eq!(barrier.parties(), 0);
+    assert!(barrier.is_finished(), "the last party left");
+    assert_eq!(barrier.generation(), 12);
+    barrier.reset();
+    assert!(
+        barrier.is_finished(),
+        "a reset does not revive a barrier with no parties"
+    );
+    assert_eq!(barrier.add_parties(1), Ok(1));
+    barrier.reset();
+    assert!(!barrier.is_finished());
+    assert_eq!(barrier.wait(), Ok(0));
+}
+
+#[test]
+fn added_parties_count_from_the_next_generation() {
+    let barrier = Barrier::new(2);
+    let first = {
+        let barrier = barrier.clone();
+        thread::spawn(move || barrier.wait())
+    };
+    eventually(HANG, "one waits in generation 0", || {
+        barrier.n_waiting() == 1
+    });
+    assert_eq!(barrier.add_parties(1), Ok(3));
+    assert_eq!(barrier.parties(), 2, "generation 0 keeps its count");
+    barrier.wait().unwrap();
+    first.join().unwrap().unwrap();
+    assert_eq!(barrier.parties(), 3);
+    let outcomes = with_watchdog(HANG, {
+        let barrier = barrier.clone();
+        move || {
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    let barrier = barrier.clone();
+                    thread::spawn(move || barrier.wait().unwrap())
+                })
+                .collect();
+            let mut indices: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            indices.sort_unstable();
+            indices
+        }
+    });
+    assert_eq!(outcomes, [0, 1, 2]);
+}
+
+#[test]
+fn membership_changes_on_a_broken_barrier_apply_after_the_reset() {
+    let barrier = Barrier::new(2);
+    barrier.abort();
+    assert_eq!(barrier.add_parties(2), Ok(4));
+    assert_eq!(
+        barrier.arrive_and_drop().unwrap_err().cause(),
+        BrokenCause::Aborted
+    );
+    assert_eq!(barrier.parties(), 2, "nothing applies before the reset");
+    barrier.reset();
+    assert_eq!(
+        barrier.parties(),
+        4,
+        "the failed arrive_and_drop did not leave"
+    );
+}
+
+#[test]
+fn a_drop_in_a_failed_generation_still_leaves() {
+    let barrier = Barrier::new(3);
+    let dropper = {
+        let barrier = barrier.clone();
+        thread::spawn(move || barrier.arrive_and_drop().unwrap().wait())
+    };
+    eventually(HANG, "the dropper arrived", || barrier.n_waiting() == 1);
+    barrier.abort();
+    assert_eq!(
+        dropper.join().unwrap().unwrap_err().cause(),
+        BrokenCause::Aborted
+    );
+    barrier.reset();
+    assert_eq!(barrier.parties(), 2);
+    with_watchdog(HANG, move || {
+        let other = barrier.clone();
+        let t = thread::spawn(move || other.wait().unwrap());
+        barrier.wait().unwrap();
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn arrive_and_drop_racing_the_release_has_one_outcome() {
+    for _ in 0..300 {
+        let barrier = Barrier::new(2);
+        let start = Arc::new(StdBarrier::new(2));
+        let (dropper, waiter) = {
+            let (b1, b2) = (barrier.clone(), barrier.clone());
+            let (s1, s2) = (Arc::clone(&start), Arc::clone(&start));
+            (
+                thread::spawn(move || {
+                    s1.wait();
+                    b1.arrive_and_drop().unwrap().wait()
+                }),
+                thread::spawn(move || {
+                    s2.wait();
+                    b2.wait()
+                }),
+            )
+        };
+        let (a, b) = (dropper.join().unwrap(), waiter.join().unwrap());
+        assert_eq!(a.unwrap() + b.unwrap(), 1, "indices 0 and 1");
+        assert_eq!((barrier.parties(), barrier.generation()), (1, 1));
+        assert_eq!(barrier.wait(), Ok(0), "one party left, alone");
+    }
+}
+
+#[test]
+fn seated_barriers_refuse_membership_changes_clearly() {
+    for algorithm in [Algorithm::Tree { fan_in: 2 }, Algorithm::Dissemination] {
+        let (barrier, mut seats) = seated(Barrier::builder(3), algorithm);
+        let error = barrier.add_parties(1).unwrap_err();
+        assert!(
+            error.to_string().contains("fixed when it is built"),
+            "{error}"
+        );
+        let seat = seats.pop().unwrap();
+        match seat.leave() {
+            Err(barrier_core::LeaveError::Seated {
+                seat,
+                algorithm: name,
+            }) => {
+                assert!(error.to_string().contains(name));
+                seats.push(seat);
+            }
+            other => panic!("{algorithm:?}: {other:?}"),
+        }
+        assert!(!barrier.is_broken(), "the refused seat still belongs to it");
+        let outcomes = on_seats(seats, |seat| seat.wait().is_ok());
+        assert_eq!(outcomes, [true; 3]);
+    }
+}
+
+#[test]
+fn a_central_seat_leaves_without_breaking_the_barrier() {
+    let (barrier, mut seats) = seated(Barrier::builder(3), Algorithm::Central);
+    let leaver = seats.pop().unwrap();
+    let results = with_watchdog(HANG, move || {
+        let t = thread::spawn(move || leaver.leave());
+        let others = on_seats(seats, |seat| (0..5).all(|_| seat.wait().is_ok()));
+        (t.join().unwrap().is_ok(), others)
+    });
+    assert_eq!(results, (true, vec![true, true]));
+    assert_eq!(barrier.parties(), 2);
+    assert_eq!(
+        barrier.generation(),
+        5,
+        "the leaver's generation and four more"
+    );
+}

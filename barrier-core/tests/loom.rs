@@ -319,3 +319,42 @@ fn a_breaking_action_releases_and_finishes_in_one_step() {
         assert_eq!(barrier.wait().unwrap_err().cause(), BrokenCause::Finished);
     });
 }
+
+#[test]
+fn arrive_and_drop_racing_a_wait() {
+    model(|| {
+        let barrier = barrier(2);
+        let dropper = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.arrive_and_drop().and_then(|a| a.wait()))
+        };
+        let mine = barrier.wait();
+        assert_one_outcome(&[mine, dropper.join().unwrap()]);
+        assert_eq!(barrier.parties(), 1);
+        // The one party left passes alone.
+        assert_eq!(barrier.wait(), Ok(0));
+    });
+}
+
+#[test]
+fn add_parties_racing_the_release() {
+    model(|| {
+        let barrier = barrier(2);
+        let waiter = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.wait())
+        };
+        let adder = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.add_parties(1).unwrap())
+        };
+        let mine = barrier.wait();
+        assert_one_outcome(&[mine, waiter.join().unwrap()]);
+        assert_eq!(adder.join().unwrap(), 3);
+        // Applied at the end of generation 0 if it was recorded while 0 was open, else at the
+        // end of generation 1, which a reset ends at once.
+        barrier.abort();
+        barrier.reset();
+        assert_eq!(barrier.parties(), 3);
+    });
+}
