@@ -87,6 +87,13 @@ struct Membership {
     dropped: usize,
 }
 
+/// A change of the parties, recorded for the end of the open generation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Add(usize),
+    Drop,
+}
+
 /// How threads arrive.
 #[derive(Debug)]
 pub(crate) enum Mode {
@@ -437,6 +444,19 @@ impl Barrier {
                 algorithm: seated.algorithm_name(),
             });
         }
+        self.record_change(Change::Add(k))
+    }
+
+    /// One party leaves without arriving (a seat leaving a broken or resetting barrier): from
+    /// the generation after the reset on.
+    pub(crate) fn drop_party(&self) {
+        let recorded = self.record_change(Change::Drop);
+        debug_assert!(recorded.is_ok(), "a drop never exceeds the limit");
+    }
+
+    /// Records `change` for the end of the open generation (see README.md, "Membership");
+    /// returns the parties the next generation will have.
+    fn record_change(&self, change: Change) -> Result<usize, MembershipError> {
         loop {
             let current = self.load();
             if self.action_runs(current) {
@@ -445,37 +465,25 @@ impl Barrier {
                 continue;
             }
             let mut membership = self.membership();
-            let future = (self.parties() + membership.added - membership.dropped)
-                .checked_add(k)
-                .filter(|&parties| parties <= crate::MAX_PARTIES);
+            let now = self.parties() + membership.added - membership.dropped;
+            let future = match change {
+                Change::Add(k) => now.checked_add(k).filter(|&p| p <= crate::MAX_PARTIES),
+                Change::Drop => Some(now.saturating_sub(1)),
+            };
             let Some(future) = future else {
                 return Err(MembershipError::TooManyParties {
                     max: crate::MAX_PARTIES,
                 });
             };
-            if k == 0 {
+            if change == Change::Add(0) {
                 return Ok(future);
             }
             if self.mark_membership(current) {
-                membership.added += k;
+                match change {
+                    Change::Add(k) => membership.added += k,
+                    Change::Drop => membership.dropped += 1,
+                }
                 return Ok(future);
-            }
-        }
-    }
-
-    /// One party leaves without arriving (a seat leaving a broken or resetting barrier): from
-    /// the generation after the reset on.
-    pub(crate) fn drop_party(&self) {
-        loop {
-            let current = self.load();
-            if self.action_runs(current) {
-                self.wait_out_action(current);
-                continue;
-            }
-            let mut membership = self.membership();
-            if self.mark_membership(current) {
-                membership.dropped += 1;
-                return;
             }
         }
     }
