@@ -438,6 +438,10 @@ impl Barrier {
     ///
     /// [`MembershipError::TooManyParties`] past [`MAX_PARTIES`](crate::MAX_PARTIES);
     /// [`MembershipError::Seated`] on a seated barrier, whose seats are fixed when it is built.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside this barrier's own action.
     pub fn add_parties(&self, k: usize) -> Result<usize, MembershipError> {
         if let Mode::Seated(seated) = &self.shared.mode {
             return Err(MembershipError::Seated {
@@ -457,6 +461,8 @@ impl Barrier {
     /// Records `change` for the end of the open generation (see README.md, "Membership");
     /// returns the parties the next generation will have.
     fn record_change(&self, change: Change) -> Result<usize, MembershipError> {
+        // Inside the action its generation is full: the change would wait for it forever.
+        self.assert_not_in_action("add_parties");
         loop {
             let current = self.load();
             if self.action_runs(current) {

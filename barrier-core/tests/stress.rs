@@ -41,8 +41,9 @@ fn thread_tag() -> u64 {
     TAG.with(|t| t as *const u8 as u64)
 }
 
-/// A team of `parties` threads doing `episodes` waits each, without faults.
-fn fault_free(parties: usize, episodes: usize, policy: WaitPolicy) {
+/// A team of `parties` threads doing `episodes` waits each, without faults; with `split`, every
+/// other episode is an `arrive` and then a `wait`.
+fn fault_free(parties: usize, episodes: usize, policy: WaitPolicy, split: bool) {
     let generations = Arc::new(AtomicUsize::new(0));
     let runner = Arc::new(AtomicU64::new(0));
     let (counter, recorder) = (Arc::clone(&generations), Arc::clone(&runner));
@@ -70,7 +71,12 @@ fn fault_free(parties: usize, episodes: usize, policy: WaitPolicy) {
                 let mut sum = 0;
                 for episode in 1..=episodes {
                     progress[me].store(episode, Ordering::Relaxed);
-                    let index = barrier.wait().expect("no faults injected");
+                    let index = if split && episode % 2 == 1 {
+                        barrier.arrive().and_then(|arrival| arrival.wait())
+                    } else {
+                        barrier.wait()
+                    }
+                    .expect("no faults injected");
                     // Relaxed loads: the barrier orders them after everyone's stores.
                     assert_eq!(
                         generations.load(Ordering::Relaxed),
@@ -304,7 +310,88 @@ fn grid_fault_free() {
     for policy in POLICIES {
         for parties in PARTIES {
             let episodes = episodes(policy);
-            with_watchdog(CELL_LIMIT, move || fault_free(parties, episodes, policy));
+            with_watchdog(CELL_LIMIT, move || {
+                fault_free(parties, episodes, policy, false)
+            });
+        }
+    }
+}
+
+#[test]
+fn grid_fault_free_split_phase() {
+    for policy in POLICIES {
+        for parties in PARTIES {
+            let episodes = episodes(policy) / 4;
+            with_watchdog(CELL_LIMIT, move || {
+                fault_free(parties, episodes, policy, true)
+            });
+        }
+    }
+}
+
+/// `threads` threads on a barrier of as many parties; thread `i` leaves (`arrive_and_drop`)
+/// at its `every * (i + 1)`-th arrival, so the parties shrink every `every` generations until
+/// the barrier finishes. Arrivals mix `wait` and `arrive` + `wait` at random. Every
+/// generation's indices must be `0..` the threads still in it.
+fn shrinking(threads: usize, every: usize, policy: WaitPolicy, seed: u64) {
+    let barrier = Barrier::builder(threads)
+        .wait_policy(policy)
+        .build()
+        .unwrap();
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let mut rng = Rng(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9));
+                let arrivals = every * (i + 1);
+                let mut seen = Vec::with_capacity(arrivals);
+                for k in 1..=arrivals {
+                    let arrival = if k == arrivals {
+                        barrier.arrive_and_drop()
+                    } else {
+                        barrier.arrive()
+                    }
+                    .expect("no faults injected");
+                    let generation = arrival.generation();
+                    if rng.below(2) == 0 {
+                        std::hint::spin_loop();
+                    }
+                    seen.push((generation, arrival.wait().expect("no faults injected")));
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut by_generation: Vec<Vec<usize>> = vec![Vec::new(); every * threads];
+    for handle in handles {
+        for (generation, index) in handle.join().unwrap() {
+            by_generation[generation as usize].push(index);
+        }
+    }
+    for (generation, mut indices) in by_generation.into_iter().enumerate() {
+        let present = threads - generation / every;
+        indices.sort_unstable();
+        assert_eq!(
+            indices,
+            (0..present).collect::<Vec<_>>(),
+            "generation {generation}"
+        );
+    }
+    assert!(barrier.is_finished(), "every party left");
+}
+
+#[test]
+fn grid_membership_shrinking() {
+    for policy in POLICIES {
+        for parties in PARTIES {
+            let every = if policy == WaitPolicy::Adaptive {
+                2_000
+            } else {
+                200
+            };
+            with_watchdog(CELL_LIMIT, move || {
+                shrinking(parties, every, policy, 0xD20F ^ parties as u64)
+            });
         }
     }
 }
