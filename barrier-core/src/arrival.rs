@@ -183,8 +183,8 @@ impl<'a> Arrival<'a> {
     fn default_timeout(&self) -> Option<Duration> {
         match &self.pending {
             None => None,
-            Some(Pending::Central { barrier, .. }) => barrier.default_timeout(),
-            Some(Pending::Seat { seat, .. }) => seat.barrier().default_timeout(),
+            Some(Pending::Central { barrier, .. }) => barrier.core().default_timeout(),
+            Some(Pending::Seat { seat, .. }) => seat.barrier().core().default_timeout(),
         }
     }
 

@@ -8,17 +8,16 @@ use std::ops::ControlFlow;
 use std::panic::resume_unwind;
 use std::time::{Duration, Instant};
 
-use crossbeam_utils::CachePadded;
-
 use crate::action::Action;
 use crate::arrival::Arrival;
 use crate::builder::BarrierBuilder;
+use crate::core::{broken, cause_of, is_decided, Core};
 use crate::error::{BrokenBarrierError, BrokenCause, MembershipError};
 use crate::profile::{BarrierProfile, Counters};
 use crate::seated::SeatTable;
-use crate::state::{widen_generation, Stage, State};
-use crate::sync::{spin_loop, Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
-use crate::wait::{deadline_after, wait_until, Budget, Parker, TimedOut};
+use crate::state::{Stage, State};
+use crate::sync::{Arc, Mutex};
+use crate::wait::{deadline_after, Budget, TimedOut};
 
 /// A reusable barrier for a fixed number of threads, with the semantics of Python's
 /// `threading.Barrier`.
@@ -56,28 +55,10 @@ pub struct Barrier {
 
 /// What every handle of one barrier shares.
 struct Shared {
-    /// The packed [`State`]. Only ever changed by read-modify-write operations, so every
-    /// arrival's release heads a release sequence that the releasing CAS continues.
-    state: CachePadded<AtomicU64>,
-    /// Where waiters sleep; on its own cache line so arrivals do not bounce it.
-    parker: CachePadded<Parker>,
-    /// A full generation number near the state's (see `state::widen_generation`), moved
-    /// forward every `GENERATION_CHECKPOINT` generations by the thread that starts one.
-    generation_base: AtomicU64,
-    /// The parties of the filling generation. Changes only while no generation can be joined
-    /// (one is full or failed), before the CAS that starts the next one publishes it; see
-    /// README.md, "Membership".
-    parties: AtomicUsize,
-    /// Changes of the parties recorded for the end of the open generation.
+    core: Core,
+    /// Changes of the parties recorded for the end of the open generation (central only).
     membership: Mutex<Membership>,
-    action: Option<Action>,
-    default_timeout: Option<Duration>,
-    budget: Budget,
     mode: Mode,
-    /// The profile's counters, when the barrier keeps one: one set per seat of a seated
-    /// barrier (each written by its seat only), a few for an anonymous barrier (its threads
-    /// spread over them).
-    counters: Option<Box<[Counters]>>,
 }
 
 /// Changes of the parties waiting for the end of the open generation.
@@ -143,16 +124,9 @@ impl Barrier {
         counters: Option<Box<[Counters]>>,
     ) -> Barrier {
         let shared = Shared {
-            state: CachePadded::new(AtomicU64::new(State::INITIAL.bits())),
-            parker: CachePadded::new(Parker::default()),
-            generation_base: AtomicU64::new(0),
-            parties: AtomicUsize::new(parties),
+            core: Core::new(parties, action, default_timeout, budget, counters),
             membership: Mutex::new(Membership::default()),
-            action,
-            default_timeout,
-            budget,
             mode,
-            counters,
         };
         Barrier {
             shared: Arc::new(shared),
@@ -205,7 +179,7 @@ impl Barrier {
     /// from inside this barrier's own action.
     #[inline]
     pub fn wait(&self) -> Result<usize, BrokenBarrierError> {
-        self.wait_with(self.shared.default_timeout)
+        self.wait_with(self.core().default_timeout())
     }
 
     /// Like [`wait`](Barrier::wait), with `timeout` instead of the default. `Duration::ZERO`
@@ -240,25 +214,7 @@ impl Barrier {
 
     #[inline]
     pub(crate) fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
-        match &self.shared.counters {
-            None => self.wait_central(timeout),
-            Some(counters) => Counters::for_this_thread(counters)
-                .count(self.parties(), || self.wait_central(timeout)),
-        }
-    }
-
-    /// Runs `wait` (one wait through seat `seat`), counted in the profile if the barrier keeps
-    /// one.
-    #[inline]
-    pub(crate) fn profiled(
-        &self,
-        seat: usize,
-        wait: impl FnOnce() -> Result<usize, BrokenBarrierError>,
-    ) -> Result<usize, BrokenBarrierError> {
-        match &self.shared.counters {
-            None => wait(),
-            Some(counters) => counters[seat].count(self.parties(), wait),
-        }
+        self.core().profiled(None, || self.wait_central(timeout))
     }
 
     /// What this barrier's waits did since the last call (take-and-reset): episodes, waits
@@ -269,18 +225,7 @@ impl Barrier {
     /// See [`BarrierProfile`] for an example.
     #[must_use]
     pub fn profile(&self) -> BarrierProfile {
-        self.shared
-            .counters
-            .as_ref()
-            .map_or_else(BarrierProfile::default, |counters| {
-                counters.iter().map(Counters::take).fold(
-                    BarrierProfile {
-                        enabled: true,
-                        ..BarrierProfile::default()
-                    },
-                    BarrierProfile::merged,
-                )
-            })
+        self.core().take_profile()
     }
 
     /// Counts this thread into the filling generation and returns at once (split-phase): the
@@ -323,16 +268,16 @@ impl Barrier {
         self.assert_anonymous("arrive");
         let (generation, outcome) = match self.join()? {
             Joined::Waiting { generation, index } => {
-                let full = self.widen(generation);
+                let full = self.core().widen(generation);
                 return Ok(Arrival::central(self, full, generation, index));
             }
             Joined::Released { generation } => {
-                self.notify();
+                self.core().notify();
                 (generation, Ok(self.parties() - 1))
             }
             Joined::Complete { generation } => (generation, self.complete(generation)),
         };
-        Ok(Arrival::decided(self.widen(generation), outcome))
+        Ok(Arrival::decided(self.core().widen(generation), outcome))
     }
 
     /// Arrives in the filling generation and leaves the barrier: from the next generation on
@@ -378,9 +323,8 @@ impl Barrier {
     /// [`Seat::leave`](crate::Seat::leave).
     pub fn arrive_and_drop(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
         self.assert_anonymous("arrive_and_drop");
-        let shared = &*self.shared;
         loop {
-            let current = self.load();
+            let current = self.core().load();
             let parties = self.parties();
             if current.stage() != Stage::Filling || current.count() >= parties {
                 self.wait_until_joinable()?;
@@ -390,13 +334,9 @@ impl Barrier {
             // Under the lock, so that the completer of this generation, which takes it to
             // apply the changes, sees this one.
             let mut membership = self.membership();
-            // AcqRel, failure Acquire: as in `join`.
-            let joined = shared.state.compare_exchange(
-                current.bits(),
-                current.joined().with_membership_pending().bits(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+            let joined = self
+                .core()
+                .compare_exchange(current, current.joined().with_membership_pending());
             if joined.is_err() {
                 continue;
             }
@@ -405,11 +345,11 @@ impl Barrier {
             let generation = current.generation();
             if index + 1 == parties {
                 let outcome = self.complete(generation);
-                return Ok(Arrival::decided(self.widen(generation), outcome));
+                return Ok(Arrival::decided(self.core().widen(generation), outcome));
             }
             return Ok(Arrival::central(
                 self,
-                self.widen(generation),
+                self.core().widen(generation),
                 generation,
                 index,
             ));
@@ -462,9 +402,9 @@ impl Barrier {
     /// returns the parties the next generation will have.
     fn record_change(&self, change: Change) -> Result<usize, MembershipError> {
         // Inside the action its generation is full: the change would wait for it forever.
-        self.assert_not_in_action("add_parties");
+        self.core().assert_not_in_action("add_parties");
         loop {
-            let current = self.load();
+            let current = self.core().load();
             if self.action_runs(current) {
                 // Its completer applies the changes recorded so far: wait for the next one.
                 self.wait_out_action(current);
@@ -497,15 +437,9 @@ impl Barrier {
     /// Sets the membership bit on `current` if the state still is `current` (the caller holds
     /// the membership lock and records its change if this succeeds).
     fn mark_membership(&self, current: State) -> bool {
-        // AcqRel: as any transition; the lock orders the recorded change.
-        self.shared
-            .state
-            .compare_exchange(
-                current.bits(),
-                current.with_membership_pending().bits(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
+        // The lock orders the recorded change with the completer's reading of it.
+        self.core()
+            .compare_exchange(current, current.with_membership_pending())
             .is_ok()
     }
 
@@ -527,7 +461,7 @@ impl Barrier {
                 .await_decision(generation, deadline_after(timeout))
                 .map(|()| index),
             Joined::Released { .. } => {
-                self.notify();
+                self.core().notify();
                 Ok(self.parties() - 1)
             }
             Joined::Complete { generation } => self.complete(generation),
@@ -537,10 +471,10 @@ impl Barrier {
     /// Joins the filling generation with one CAS, first waiting out a running action or reset.
     #[inline]
     fn join(&self) -> Result<Joined, BrokenBarrierError> {
-        let shared = &*self.shared;
+        let core = self.core();
         // Acquire: the parties read below must be those of the generation this state belongs
         // to, published by the CAS that started it (a stale state only makes the CAS fail).
-        let mut current = self.load();
+        let mut current = self.core().load();
         loop {
             let mut parties = self.parties();
             if current.stage() != Stage::Filling || current.count() >= parties {
@@ -551,7 +485,7 @@ impl Barrier {
             let last = index + 1 == parties;
             // A pending membership change needs the generation completed, not released in this
             // CAS, so that the change is applied before the next generation starts.
-            let releases = last && shared.action.is_none() && !current.membership_pending();
+            let releases = last && core.action().is_none() && !current.membership_pending();
             let next = if releases {
                 current.next_generation()
             } else {
@@ -562,30 +496,25 @@ impl Barrier {
             // Acquire: the last arriver reads that sequence, so it (and its action) sees every
             // earlier arrival's writes.
             // Failure Acquire: as the load above.
-            match shared.state.compare_exchange_weak(
-                current.bits(),
-                next.bits(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) if releases => {
-                    self.started_generation(next);
+            match core.compare_exchange_weak(current, next) {
+                Ok(()) if releases => {
+                    core.started_generation(next);
                     return Ok(Joined::Released {
                         generation: current.generation(),
                     });
                 }
-                Ok(_) if last => {
+                Ok(()) if last => {
                     return Ok(Joined::Complete {
                         generation: current.generation(),
                     })
                 }
-                Ok(_) => {
+                Ok(()) => {
                     return Ok(Joined::Waiting {
                         generation: current.generation(),
                         index,
                     })
                 }
-                Err(actual) => current = State::from_bits(actual),
+                Err(actual) => current = actual,
             }
         }
     }
@@ -594,64 +523,22 @@ impl Barrier {
     /// broken. Not counted toward the caller's timeout.
     #[cold]
     fn wait_until_joinable(&self) -> Result<State, BrokenBarrierError> {
-        self.assert_not_in_action("wait");
-        let joinable = self.wait_for_state(None, |state| match state.stage() {
-            Stage::Broken => Some(Err(broken(state))),
-            Stage::Filling if state.count() < self.parties() => Some(Ok(state)),
-            // A reset draining its waiters, or a full generation running its action.
-            _ => None,
-        });
+        self.core().assert_not_in_action("wait");
+        let joinable = self
+            .core()
+            .wait_for_state(None, |state| match state.stage() {
+                Stage::Broken => Some(Err(broken(state))),
+                Stage::Filling if state.count() < self.parties() => Some(Ok(state)),
+                // A reset draining its waiters, or a full generation running its action.
+                _ => None,
+            });
         joinable.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"))
-    }
-
-    /// Polls `poll` once, then, if this barrier's waiters own their cores, up to
-    /// `Budget::inline_polls` more times in a tight loop: the cheap first stage of a wait, before
-    /// [`wait_for_state`](Self::wait_for_state) (which also watches the state word and the
-    /// clock, and yields and parks).
-    #[inline]
-    pub(crate) fn poll_briefly<T>(&self, mut poll: impl FnMut() -> Option<T>) -> Option<T> {
-        if let Some(ready) = poll() {
-            return Some(ready);
-        }
-        for _ in 0..self.shared.budget.inline_polls() {
-            spin_loop();
-            if let Some(ready) = poll() {
-                return Some(ready);
-            }
-        }
-        None
-    }
-
-    /// Waits (spin, yield, park) until `ready` maps the state to `Some`, or `deadline` passes.
-    pub(crate) fn wait_for_state<T>(
-        &self,
-        deadline: Option<Instant>,
-        ready: impl FnMut(State) -> Option<T>,
-    ) -> Result<T, TimedOut> {
-        self.wait_for_state_on(&self.shared.parker, deadline, ready)
-    }
-
-    /// [`wait_for_state`](Self::wait_for_state), parked (if it parks) on `parker`: one that
-    /// every change `ready` waits for notifies.
-    pub(crate) fn wait_for_state_on<T>(
-        &self,
-        parker: &Parker,
-        deadline: Option<Instant>,
-        mut ready: impl FnMut(State) -> Option<T>,
-    ) -> Result<T, TimedOut> {
-        wait_until(parker, self.shared.budget, deadline, || ready(self.load()))
-    }
-
-    /// Where threads wait for the state word or a seated release.
-    #[inline]
-    pub(crate) fn parker(&self) -> &Parker {
-        &self.shared.parker
     }
 
     /// Whether generation `generation` (the field), which this thread joined and has not
     /// left, was released: while it is inside, the generation only moves on by a release.
     pub(crate) fn is_released(&self, generation: u64) -> bool {
-        !self.load().is_generation(generation)
+        !self.core().load().is_generation(generation)
     }
 
     /// Waits until generation `generation`, which this thread joined, is released (`Ok`) or
@@ -663,7 +550,7 @@ impl Barrier {
         mut deadline: Option<Instant>,
     ) -> Result<(), BrokenBarrierError> {
         loop {
-            let decided = self.wait_for_state(deadline, |state| {
+            let decided = self.core().wait_for_state(deadline, |state| {
                 is_decided(state, generation).then_some(state)
             });
             match decided {
@@ -687,7 +574,7 @@ impl Barrier {
     fn break_on_timeout(&self, generation: u64) -> Option<bool> {
         let parties = self.parties();
         let mut outcome = None;
-        let changed = self.transition(|state| {
+        let changed = self.core().transition(|state| {
             if !state.is_generation(generation) {
                 outcome = Some(true);
                 None
@@ -703,34 +590,15 @@ impl Barrier {
             }
         });
         if changed.is_some() {
-            self.notify();
+            self.core().notify();
         }
         outcome
     }
 
-    /// Leaves failed generation `generation`; the last to leave a reset starts the next
-    /// generation. Returns the error this waiter reports.
+    /// Leaves failed generation `generation` (see `Core::leave`).
     pub(crate) fn leave(&self, generation: u64) -> BrokenBarrierError {
-        let (before, after) = self
-            .transition(|state| {
-                debug_assert!(
-                    state.is_generation(generation) && state.stage() != Stage::Filling,
-                    "leaving generation {generation}, but the barrier is at {state:?}"
-                );
-                let left = state.left();
-                Some(if left.stage() == Stage::Resetting && left.count() == 0 {
-                    self.start_generation(left)
-                } else {
-                    left
-                })
-            })
-            .expect("leaving always changes the state");
-        if after.stage() == Stage::Filling {
-            // Arrivals wait for the reset to drain.
-            self.started_generation(after);
-            self.notify();
-        }
-        broken(before)
+        self.core()
+            .leave(generation, |drained| self.start_generation(drained))
     }
 
     /// The last arriver runs the action, then releases the generation or, if the action
@@ -738,11 +606,12 @@ impl Barrier {
     /// generation: timeouts are refused, abort and reset wait for the action.
     fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
         let parties = self.parties();
-        let outcome = match &self.shared.action {
+        let outcome = match &self.core().action() {
             Some(action) => action.run(),
             None => Ok(ControlFlow::Continue(())),
         };
         let (_, after) = self
+            .core()
             .transition(|state| {
                 debug_assert!(
                     state.is_generation(generation) && self.action_runs(state),
@@ -760,9 +629,9 @@ impl Barrier {
             })
             .expect("deciding a complete generation always changes the state");
         if outcome.is_ok() {
-            self.started_generation(after);
+            self.core().started_generation(after);
         }
-        self.notify();
+        self.core().notify();
         match outcome {
             Ok(_) => Ok(parties - 1),
             Err(panic) => resume_unwind(panic),
@@ -797,12 +666,12 @@ impl Barrier {
     ///
     /// If called from inside this barrier's own action.
     pub fn reset(&self) {
-        self.assert_not_in_action("reset");
+        self.core().assert_not_in_action("reset");
         if let Mode::Seated(seated) = &self.shared.mode {
-            return seated.reset(self);
+            return seated.reset(self.core());
         }
         loop {
-            let state = self.load();
+            let state = self.core().load();
             let next = match state.stage() {
                 Stage::Filling if self.action_runs(state) => {
                     self.wait_out_action(state);
@@ -818,8 +687,8 @@ impl Barrier {
                 },
                 Stage::Broken => state.failed(Stage::Resetting, cause_of(state)),
             };
-            if self.replace(state, |_| next) {
-                self.started_generation(next);
+            if self.core().replace(state, |_| next) {
+                self.core().started_generation(next);
                 return;
             }
         }
@@ -845,12 +714,12 @@ impl Barrier {
     ///
     /// If called from inside this barrier's own action.
     pub fn abort(&self) {
-        self.assert_not_in_action("abort");
+        self.core().assert_not_in_action("abort");
         if let Mode::Seated(seated) = &self.shared.mode {
-            return seated.abort(self);
+            return seated.abort(self.core());
         }
         loop {
-            let state = self.load();
+            let state = self.core().load();
             let next = match state.stage() {
                 Stage::Broken => return,
                 Stage::Filling if self.action_runs(state) => {
@@ -861,7 +730,7 @@ impl Barrier {
                     state.failed(Stage::Broken, BrokenCause::Aborted)
                 }
             };
-            if self.replace(state, |_| next) {
+            if self.core().replace(state, |_| next) {
                 return;
             }
         }
@@ -878,7 +747,9 @@ impl Barrier {
     /// complete generation's outcome is always the action's.
     #[cold]
     fn wait_out_action(&self, state: State) {
-        let decided = self.wait_for_state(None, |now| (now != state).then_some(()));
+        let decided = self
+            .core()
+            .wait_for_state(None, |now| (now != state).then_some(()));
         decided.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"));
     }
 
@@ -886,8 +757,13 @@ impl Barrier {
     #[must_use]
     #[inline]
     pub fn parties(&self) -> usize {
-        // Relaxed: read after an Acquire of the state word where it matters (see `join`).
-        self.shared.parties.load(Ordering::Relaxed)
+        self.core().parties()
+    }
+
+    /// The shared core: state word, parkers, budget, action.
+    #[inline]
+    pub(crate) fn core(&self) -> &Core {
+        &self.shared.core
     }
 
     /// The number of threads waiting in the filling generation: 0 while a reset drains or the
@@ -909,7 +785,7 @@ impl Barrier {
     /// ```
     #[must_use]
     pub fn n_waiting(&self) -> usize {
-        let state = self.load();
+        let state = self.core().load();
         match &self.shared.mode {
             _ if state.stage() != Stage::Filling => 0,
             Mode::Anonymous => state.count(),
@@ -939,8 +815,8 @@ impl Barrier {
     #[must_use]
     pub fn generation(&self) -> u64 {
         match &self.shared.mode {
-            Mode::Anonymous => self.full_generation(self.load()),
-            Mode::Seated(seated) => seated.generation(self.load()),
+            Mode::Anonymous => self.core().full_generation(self.core().load()),
+            Mode::Seated(seated) => seated.generation(self.core().load()),
         }
     }
 
@@ -973,8 +849,7 @@ impl Barrier {
         let mut membership = self.membership();
         let parties = self.parties() + membership.added - membership.dropped;
         *membership = Membership::default();
-        // Relaxed: published by the CAS that starts the next generation.
-        self.shared.parties.store(parties, Ordering::Relaxed);
+        self.core().set_parties(parties);
         parties
     }
 
@@ -985,43 +860,11 @@ impl Barrier {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The full generation number of `state`, the state word of an anonymous barrier.
-    #[inline]
-    pub(crate) fn full_generation(&self, state: State) -> u64 {
-        self.widen(state.generation())
-    }
-
-    /// The full generation number of a recent generation field (see `state::widen_generation`).
-    #[inline]
-    fn widen(&self, field: u64) -> u64 {
-        // Relaxed: the base only needs to be within half the field's range of the truth, which
-        // any value it held in the last few checkpoints is.
-        widen_generation(field, self.shared.generation_base.load(Ordering::Relaxed))
-    }
-
-    /// Called with every state word that starts a generation (a release, the end of a reset's
-    /// drain, the reset of an empty broken barrier): moves the generation base at checkpoints.
-    #[inline]
-    fn started_generation(&self, state: State) {
-        if state.is_generation_checkpoint() {
-            self.move_generation_base(state);
-        }
-    }
-
-    #[cold]
-    fn move_generation_base(&self, state: State) {
-        let full = self.full_generation(state);
-        // Relaxed, and a maximum, so that a thread delayed here never moves it back.
-        self.shared
-            .generation_base
-            .fetch_max(full, Ordering::Relaxed);
-    }
-
     /// Whether the barrier is broken (Python's `broken`). A [finished](Barrier::is_finished)
     /// barrier is broken too: its waits fail.
     #[must_use]
     pub fn is_broken(&self) -> bool {
-        self.load().stage() == Stage::Broken
+        self.core().load().stage() == Stage::Broken
     }
 
     /// Whether the action ended the run: it returned
@@ -1033,136 +876,14 @@ impl Barrier {
     /// after the same step. See [`BarrierBuilder::action`] for an example.
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        let state = self.load();
+        let state = self.core().load();
         state.stage() != Stage::Filling && state.cause() == Some(BrokenCause::Finished)
-    }
-
-    /// Wakes parked threads after a state change they may wait for: those parked on the
-    /// barrier's parker and, on a dissemination barrier, those parked at their flags (a
-    /// failure ends their rounds too). Skipped when the policy never parks: then nobody sleeps,
-    /// and the fences it would cost are saved.
-    #[inline]
-    pub(crate) fn notify(&self) {
-        if self.shared.budget.parks {
-            self.shared.parker.notify_all();
-            if let Mode::Seated(seated) = &self.shared.mode {
-                seated.notify_flag_waiters();
-            }
-        }
-    }
-
-    /// Wakes the threads parked on the barrier's parker, not those at dissemination flags:
-    /// after a seated generation's release, which only the release waiters wait for.
-    #[inline]
-    pub(crate) fn notify_release(&self) {
-        if self.shared.budget.parks {
-            self.shared.parker.notify_all();
-        }
-    }
-
-    /// Wakes the seat `seat` if it parked at one of its dissemination flags: after a signal to
-    /// it, which no other seat waits for.
-    #[inline]
-    pub(crate) fn notify_flag(&self, seated: &SeatTable, seat: usize) {
-        if self.shared.budget.parks {
-            seated.flag_parker(seat).notify_all();
-        }
     }
 
     #[inline]
     pub(crate) fn mode(&self) -> &Mode {
         &self.shared.mode
     }
-
-    #[inline]
-    pub(crate) fn default_timeout(&self) -> Option<Duration> {
-        self.shared.default_timeout
-    }
-
-    /// Acquire: pairs with the AcqRel transitions, so a thread that sees a decision sees what
-    /// happened before it.
-    #[inline]
-    pub(crate) fn load(&self) -> State {
-        State::from_bits(self.shared.state.load(Ordering::Acquire))
-    }
-
-    /// Replaces `expected` with `step(expected)` if the state is still `expected`, and notifies
-    /// the waiters; returns whether it did.
-    pub(crate) fn replace(&self, expected: State, step: impl FnOnce(State) -> State) -> bool {
-        // AcqRel: as in `transition`.
-        let replaced = self
-            .shared
-            .state
-            .compare_exchange(
-                expected.bits(),
-                step(expected).bits(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok();
-        if replaced {
-            self.notify();
-        }
-        replaced
-    }
-
-    /// The action, if the barrier has one.
-    pub(crate) fn action(&self) -> Option<&Action> {
-        self.shared.action.as_ref()
-    }
-
-    /// Applies `step` until a CAS installs its result; `None` from `step` leaves the state
-    /// alone. Returns the `(before, after)` pair installed.
-    pub(crate) fn transition(
-        &self,
-        mut step: impl FnMut(State) -> Option<State>,
-    ) -> Option<(State, State)> {
-        let mut current = self.load();
-        loop {
-            let next = step(current)?;
-            // AcqRel: every decision publishes what its thread saw (Release) and sees what
-            // the arrivals published (Acquire); see README.md, "Orderings".
-            match self.shared.state.compare_exchange_weak(
-                current.bits(),
-                next.bits(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Some((current, next)),
-                Err(actual) => current = State::from_bits(actual),
-            }
-        }
-    }
-
-    pub(crate) fn assert_not_in_action(&self, operation: &str) {
-        if self
-            .shared
-            .action
-            .as_ref()
-            .is_some_and(Action::is_running_here)
-        {
-            panic!(
-                "Barrier::{operation} called from inside the barrier's own action: the action \
-                 runs while every party is inside the barrier, so this could never complete"
-            );
-        }
-    }
-}
-
-/// Whether generation `generation` has been decided in `state`: released (the generation
-/// moved on) or failed (no longer filling).
-pub(crate) fn is_decided(state: State, generation: u64) -> bool {
-    !state.is_generation(generation) || state.stage() != Stage::Filling
-}
-
-fn cause_of(state: State) -> BrokenCause {
-    state
-        .cause()
-        .unwrap_or_else(|| unreachable!("a failed generation has a cause: {state:?}"))
-}
-
-pub(crate) fn broken(state: State) -> BrokenBarrierError {
-    BrokenBarrierError::new(cause_of(state))
 }
 
 impl fmt::Debug for Barrier {

@@ -47,6 +47,7 @@ mod alloc;
 mod arrival;
 mod barrier;
 mod builder;
+mod core;
 mod error;
 mod profile;
 mod seat;

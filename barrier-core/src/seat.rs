@@ -10,9 +10,10 @@ use std::time::Instant;
 
 use crate::algo::{Dissemination, Gather, Reached, COMPLETER_SEAT};
 use crate::arrival::Arrival;
-use crate::barrier::{broken, Barrier, Mode};
+use crate::barrier::{Barrier, Mode};
+use crate::core::{broken, Core};
 use crate::error::{BrokenBarrierError, BrokenCause, LeaveError};
-use crate::seated::{record_failure, SeatTable};
+use crate::seated::SeatTable;
 use crate::state::{Stage, State};
 use crate::sync::{AtomicU64, Ordering};
 use crate::topology;
@@ -77,6 +78,12 @@ impl Seat {
         }
     }
 
+    /// The barrier's shared core.
+    #[inline]
+    fn shared(&self) -> &Core {
+        self.barrier.core()
+    }
+
     /// This seat's number, in `0..parties`.
     #[must_use]
     pub fn index(&self) -> usize {
@@ -123,7 +130,7 @@ impl Seat {
     /// called from inside the barrier's own action.
     #[inline]
     pub fn wait(&self) -> Result<usize, BrokenBarrierError> {
-        self.wait_with(self.barrier.default_timeout())
+        self.wait_with(self.shared().default_timeout())
     }
 
     /// Like [`wait`](Seat::wait), with `timeout` instead of the default; see
@@ -174,8 +181,8 @@ impl Seat {
         match self.barrier.mode() {
             Mode::Anonymous => self.barrier.wait_with(timeout),
             Mode::Seated(seated) => self
-                .barrier
-                .profiled(self.index, || self.wait_seated(seated, timeout)),
+                .shared()
+                .profiled(Some(self.index), || self.wait_seated(seated, timeout)),
         }
     }
 
@@ -371,7 +378,7 @@ impl Seat {
             let generation = self.generation.get();
             // Episodes never write the state word: this load hits the cache unless something
             // failed.
-            let state = self.barrier.load();
+            let state = self.shared().load();
             if state.stage() != Stage::Filling {
                 self.enter_failed(state)?;
                 continue;
@@ -379,7 +386,7 @@ impl Seat {
             if !seated.arrive(self.index, generation) {
                 // A failure claimed this seat's place: wait until it is recorded, then handle
                 // it like any failure found on entry.
-                let recorded = self.barrier.wait_for_state(None, |state| {
+                let recorded = self.shared().wait_for_state(None, |state| {
                     state.is_seated_failure_of(generation).then_some(state)
                 });
                 let state = recorded.unwrap_or_else(|_| unreachable!("waited without a deadline"));
@@ -395,13 +402,13 @@ impl Seat {
     /// (`Ok`: enter again).
     #[cold]
     fn enter_failed(&self, state: State) -> Result<(), BrokenBarrierError> {
-        self.barrier.assert_not_in_action("wait");
+        self.shared().assert_not_in_action("wait");
         self.acknowledge(state);
         if state.stage() == Stage::Broken {
             return Err(broken(state));
         }
         let changed = self
-            .barrier
+            .shared()
             .wait_for_state(None, |now| (now != state).then_some(()));
         changed.unwrap_or_else(|_| unreachable!("waited without a deadline"));
         Ok(())
@@ -447,7 +454,7 @@ impl Seat {
             // round's wait; if every round's signal is there, every seat arrived, and no
             // failure can take the generation any more).
             let arrived = || (flag.load(Ordering::Acquire) >= signal).then_some(());
-            if self.barrier.poll_briefly(arrived).is_some() {
+            if self.shared().poll_briefly(arrived).is_some() {
                 return true;
             }
             let poll = |state: State| {
@@ -492,7 +499,7 @@ impl Seat {
         round: usize,
     ) {
         dissemination.signal(self.index, generation, round, |partner| {
-            self.barrier.notify_flag(seated, partner);
+            self.shared().notify_flag(seated.flag_parker(partner));
         });
     }
 
@@ -508,7 +515,7 @@ impl Seat {
         let parties = self.barrier.parties();
         // As for a dissemination flag: the release word alone first.
         if let Some(completer) = self
-            .barrier
+            .shared()
             .poll_briefly(|| seated.poll_release(generation))
         {
             self.generation.set(generation + 1);
@@ -519,7 +526,7 @@ impl Seat {
             Some(completer) => Some(Some(completer)),
             None => state.is_seated_failure_of(generation).then_some(None),
         };
-        let parker = self.barrier.parker();
+        let parker = self.shared().parker();
         match self.wait_or_time_out(seated, generation, parker, &mut deadline, poll) {
             Some(completer) => {
                 self.generation.set(generation + 1);
@@ -542,10 +549,13 @@ impl Seat {
         mut poll: impl FnMut(State) -> Option<T>,
     ) -> T {
         loop {
-            match self.barrier.wait_for_state_on(parker, *deadline, &mut poll) {
+            match self
+                .shared()
+                .wait_for_state_on(parker, *deadline, &mut poll)
+            {
                 Ok(ready) => return ready,
                 Err(TimedOut) => {
-                    seated.fail(&self.barrier, generation, BrokenCause::TimedOut);
+                    seated.fail(self.shared(), generation, BrokenCause::TimedOut);
                     *deadline = None;
                 }
             }
@@ -556,7 +566,7 @@ impl Seat {
     /// action's panic as the generation's failure and resumes it.
     fn complete(&self, seated: &SeatTable, generation: u64) -> Result<usize, BrokenBarrierError> {
         let parties = self.barrier.parties();
-        let outcome = match self.barrier.action() {
+        let outcome = match self.shared().action() {
             Some(action) => action.run(),
             None => Ok(ControlFlow::Continue(())),
         };
@@ -567,17 +577,17 @@ impl Seat {
                     // Nobody can pass this generation before its release, so every seat is
                     // still to join the next one: fail that one now, before the release, so
                     // that each seat sees the end as soon as its wait returns.
-                    seated.finish(&self.barrier, generation + 1);
+                    seated.finish(self.shared(), generation + 1);
                 }
                 seated.publish_release(generation, self.index);
-                self.barrier.notify_release();
+                self.shared().notify();
                 Ok(parties - 1)
             }
             Err(panic) => {
                 // Every seat arrived and abort/reset wait for the action, so nothing else can
                 // have failed this generation. The completer counts itself out at once.
-                let recorded = record_failure(
-                    &self.barrier,
+                let recorded = seated.record_failure(
+                    self.shared(),
                     generation,
                     Stage::Broken,
                     BrokenCause::ActionPanicked,
@@ -592,7 +602,7 @@ impl Seat {
     /// This seat's generation failed while it waited in it: acknowledges and reports the cause.
     #[cold]
     fn leave_failed(&self) -> BrokenBarrierError {
-        let state = self.barrier.load();
+        let state = self.shared().load();
         debug_assert!(state.is_seated_failure_of(self.generation.get()));
         self.acknowledge(state);
         broken(state)
@@ -604,7 +614,8 @@ impl Seat {
         let generation = self.generation.get();
         if state.is_seated_failure_of(generation) {
             self.generation.set(generation + 1);
-            self.barrier.leave(state.generation());
+            self.shared()
+                .leave(state.generation(), State::next_generation);
         }
     }
 }
@@ -617,7 +628,7 @@ impl Drop for Seat {
         self.barrier.abort();
         if let Mode::Seated(_) = self.barrier.mode() {
             // Count this seat out of the failed generation, so a reset can still complete.
-            self.acknowledge(self.barrier.load());
+            self.acknowledge(self.shared().load());
         }
     }
 }

@@ -18,7 +18,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::algo::Gather;
 use crate::alloc::try_collect;
-use crate::barrier::Barrier;
+use crate::core::Core;
 use crate::error::{BrokenCause, BuildError};
 use crate::state::{Stage, State};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
@@ -119,11 +119,49 @@ impl SeatTable {
         &self.flag_parkers[seat]
     }
 
-    /// Wakes every seat parked at a dissemination flag (a failure ends their rounds).
-    pub(crate) fn notify_flag_waiters(&self) {
-        for parker in self.flag_parkers.iter() {
-            parker.notify_all();
+    /// Wakes every thread that may wait for a failure: those parked on the core's parker and
+    /// the seats parked at their dissemination flags (a failure ends their rounds too).
+    fn notify_failure(&self, core: &Core) {
+        if core.parks() {
+            core.notify();
+            for parker in self.flag_parkers.iter() {
+                parker.notify_all();
+            }
         }
+    }
+
+    /// [`Core::replace`], waking the dissemination flags' waiters too.
+    fn replace(&self, core: &Core, expected: State, step: impl FnOnce(State) -> State) -> bool {
+        let replaced = core.replace(expected, step);
+        if replaced {
+            self.notify_failure(core);
+        }
+        replaced
+    }
+
+    /// Records that `generation` failed, with `count` seats still to acknowledge it. Installs
+    /// only on a filling barrier whose failures so far are older than `generation` (a failure
+    /// that claimed a seat and was slow to record may find its generation already failed,
+    /// acknowledged and reset). Returns whether this call installed the record.
+    pub(crate) fn record_failure(
+        &self,
+        core: &Core,
+        generation: u64,
+        stage: Stage,
+        cause: BrokenCause,
+        count: usize,
+    ) -> bool {
+        let installed = core
+            .transition(|state| {
+                state
+                    .may_fail(generation)
+                    .then(|| State::seated_failure(generation, stage, cause, count))
+            })
+            .is_some();
+        if installed {
+            self.notify_failure(core);
+        }
+        installed
     }
 
     /// Whether the non-completing seats wait for the completer's release.
@@ -245,28 +283,28 @@ impl SeatTable {
 
     /// Fails `generation` because of `cause` (a seat's timeout): `true` if it failed (now, or
     /// already), `false` if every seat had arrived, so that it completes instead.
-    pub(crate) fn fail(&self, barrier: &Barrier, generation: u64, cause: BrokenCause) -> bool {
+    pub(crate) fn fail(&self, core: &Core, generation: u64, cause: BrokenCause) -> bool {
         if !self.claim(generation) {
             return false;
         }
-        record_failure(barrier, generation, Stage::Broken, cause, barrier.parties());
+        self.record_failure(core, generation, Stage::Broken, cause, core.parties());
         true
     }
 
     /// The action of `generation - 1` ended the run: fails `generation`, which no seat can
     /// have joined (they wait for the release of the one before), as finished.
-    pub(crate) fn finish(&self, barrier: &Barrier, generation: u64) {
+    pub(crate) fn finish(&self, core: &Core, generation: u64) {
         let failed = self.claim(generation);
         debug_assert!(
             failed,
             "a seat joined generation {generation} before its release"
         );
-        let recorded = record_failure(
-            barrier,
+        let recorded = self.record_failure(
+            core,
             generation,
             Stage::Broken,
             BrokenCause::Finished,
-            barrier.parties(),
+            core.parties(),
         );
         debug_assert!(recorded, "generation {generation} failed before it opened");
     }
@@ -276,9 +314,9 @@ impl SeatTable {
     /// action (as CPython's abort waits for the lock the action holds), or for the record of a
     /// failure that claimed it. Returns whether this call recorded the failure; if not, the
     /// state changed meanwhile and the caller re-reads it.
-    pub(crate) fn fail_open(&self, barrier: &Barrier, stage: Stage, cause: BrokenCause) -> bool {
+    pub(crate) fn fail_open(&self, core: &Core, stage: Stage, cause: BrokenCause) -> bool {
         loop {
-            let state = barrier.load();
+            let state = core.load();
             if state.stage() != Stage::Filling {
                 return false;
             }
@@ -290,14 +328,14 @@ impl SeatTable {
                 // the open generation now could have this failure recorded first and that one
                 // refused, leaving its claimed seats waiting for a record that never comes:
                 // wait for the state to change (or the release), then look again.
-                let decided = barrier.wait_for_state(None, |now| {
+                let decided = core.wait_for_state(None, |now| {
                     (now != state || !self.undecided(previous)).then_some(())
                 });
                 decided.unwrap_or_else(|_| unreachable!("waited without a deadline"));
                 continue;
             }
             if self.claim(generation) {
-                return record_failure(barrier, generation, stage, cause, barrier.parties());
+                return self.record_failure(core, generation, stage, cause, core.parties());
             }
             // Every seat arrived meanwhile: that generation completes; fail the next one.
         }
@@ -305,13 +343,13 @@ impl SeatTable {
 
     /// [`Barrier::abort`] on a seated barrier: fails the open generation (a resetting barrier
     /// becomes broken, keeping its count), so the seats inside fail and later waits fail too.
-    pub(crate) fn abort(&self, barrier: &Barrier) {
+    pub(crate) fn abort(&self, core: &Core) {
         loop {
-            let state = barrier.load();
+            let state = core.load();
             let done = match state.stage() {
                 Stage::Broken => true,
-                Stage::Filling => self.fail_open(barrier, Stage::Broken, BrokenCause::Aborted),
-                Stage::Resetting => barrier.replace(state, |state| {
+                Stage::Filling => self.fail_open(core, Stage::Broken, BrokenCause::Aborted),
+                Stage::Resetting => self.replace(core, state, |state| {
                     state.failed(Stage::Broken, BrokenCause::Aborted)
                 }),
             };
@@ -325,16 +363,16 @@ impl SeatTable {
     /// `Resetting`: the seats inside get the error, every other seat acknowledges on its next
     /// wait without one, and the last acknowledgement makes the barrier filling again. A broken
     /// one resets at once if every seat has acknowledged, else once they have.
-    pub(crate) fn reset(&self, barrier: &Barrier) {
+    pub(crate) fn reset(&self, core: &Core) {
         loop {
-            let state = barrier.load();
+            let state = core.load();
             let done = match state.stage() {
                 Stage::Resetting => true,
-                Stage::Filling => self.fail_open(barrier, Stage::Resetting, BrokenCause::Reset),
+                Stage::Filling => self.fail_open(core, Stage::Resetting, BrokenCause::Reset),
                 Stage::Broken if state.count() == 0 => {
-                    barrier.replace(state, State::next_generation)
+                    self.replace(core, state, State::next_generation)
                 }
-                Stage::Broken => barrier.replace(state, |state| {
+                Stage::Broken => self.replace(core, state, |state| {
                     let cause = state.cause().unwrap_or(BrokenCause::Reset);
                     state.failed(Stage::Resetting, cause)
                 }),
@@ -386,30 +424,6 @@ impl SeatTable {
             arrived
         }
     }
-}
-
-/// Records that `generation` failed, with `count` seats still to acknowledge it. Installs only
-/// on a filling barrier whose failures so far are older than `generation` (a failure that
-/// claimed a seat and was slow to record may find its generation already failed, acknowledged
-/// and reset). Returns whether this call installed the record.
-pub(crate) fn record_failure(
-    barrier: &Barrier,
-    generation: u64,
-    stage: Stage,
-    cause: BrokenCause,
-    count: usize,
-) -> bool {
-    let installed = barrier
-        .transition(|state| {
-            state
-                .may_fail(generation)
-                .then(|| State::seated_failure(generation, stage, cause, count))
-        })
-        .is_some();
-    if installed {
-        barrier.notify();
-    }
-    installed
 }
 
 impl fmt::Debug for SeatTable {
