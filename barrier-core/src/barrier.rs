@@ -1,23 +1,29 @@
-//! [`Barrier`]: Python's `threading.Barrier`, on one packed state word.
+//! [`Barrier`]: the public handle of every barrier, with the semantics of Python's
+//! `threading.Barrier` and the split-phase, membership and termination additions. It
+//! dispatches to the central algorithm (`central.rs`) or, for a seated barrier, to the seated
+//! protocol (`seated.rs`); both are written on the shared core (`core.rs`).
 //!
 //! The protocol (states, transitions, orderings, races) is written down in `README.md` beside
 //! this file.
 
 use std::fmt;
-use std::ops::ControlFlow;
-use std::panic::resume_unwind;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::action::Action;
 use crate::arrival::Arrival;
 use crate::builder::BarrierBuilder;
-use crate::core::{broken, cause_of, is_decided, Core};
+use crate::core::Core;
 use crate::error::{BrokenBarrierError, BrokenCause, MembershipError};
 use crate::profile::{BarrierProfile, Counters};
 use crate::seated::SeatTable;
-use crate::state::{Stage, State};
+use crate::state::Stage;
 use crate::sync::{Arc, Mutex};
-use crate::wait::{deadline_after, Budget, TimedOut};
+use crate::wait::Budget;
+
+#[path = "central.rs"]
+mod central;
+
+use central::{Change, Membership};
 
 /// A reusable barrier for a fixed number of threads, with the semantics of Python's
 /// `threading.Barrier`.
@@ -61,20 +67,6 @@ struct Shared {
     mode: Mode,
 }
 
-/// Changes of the parties waiting for the end of the open generation.
-#[derive(Debug, Default)]
-struct Membership {
-    added: usize,
-    dropped: usize,
-}
-
-/// A change of the parties, recorded for the end of the open generation.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Add(usize),
-    Drop,
-}
-
 /// How threads arrive.
 #[derive(Debug)]
 pub(crate) enum Mode {
@@ -82,16 +74,6 @@ pub(crate) enum Mode {
     Anonymous,
     /// Fixed seats gather through a scalable algorithm; see `seat.rs`.
     Seated(Box<SeatTable>),
-}
-
-/// How an arrival joined its generation.
-enum Joined {
-    /// Not last: wait for the generation's outcome.
-    Waiting { generation: u64, index: usize },
-    /// Last, and the barrier has no action: the joining CAS released the generation.
-    Released { generation: u64 },
-    /// Last, with an action to run before deciding the generation.
-    Complete { generation: u64 },
 }
 
 impl Barrier {
@@ -265,19 +247,7 @@ impl Barrier {
     /// As [`wait`](Barrier::wait): resumes the action's panic in the last arriver; panics on a
     /// seated barrier (arrive through a [`Seat`](crate::Seat)) or inside its own action.
     pub fn arrive(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
-        self.assert_anonymous("arrive");
-        let (generation, outcome) = match self.join()? {
-            Joined::Waiting { generation, index } => {
-                let full = self.core().widen(generation);
-                return Ok(Arrival::central(self, full, generation, index));
-            }
-            Joined::Released { generation } => {
-                self.core().notify();
-                (generation, Ok(self.parties() - 1))
-            }
-            Joined::Complete { generation } => (generation, self.complete(generation)),
-        };
-        Ok(Arrival::decided(self.core().widen(generation), outcome))
+        self.arrive_central()
     }
 
     /// Arrives in the filling generation and leaves the barrier: from the next generation on
@@ -322,38 +292,7 @@ impl Barrier {
     /// As [`arrive`](Barrier::arrive). A seated barrier's seats leave with
     /// [`Seat::leave`](crate::Seat::leave).
     pub fn arrive_and_drop(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
-        self.assert_anonymous("arrive_and_drop");
-        loop {
-            let current = self.core().load();
-            let parties = self.parties();
-            if current.stage() != Stage::Filling || current.count() >= parties {
-                self.wait_until_joinable()?;
-                continue;
-            }
-            let index = current.count();
-            // Under the lock, so that the completer of this generation, which takes it to
-            // apply the changes, sees this one.
-            let mut membership = self.membership();
-            let joined = self
-                .core()
-                .compare_exchange(current, current.joined().with_membership_pending());
-            if joined.is_err() {
-                continue;
-            }
-            membership.dropped += 1;
-            drop(membership);
-            let generation = current.generation();
-            if index + 1 == parties {
-                let outcome = self.complete(generation);
-                return Ok(Arrival::decided(self.core().widen(generation), outcome));
-            }
-            return Ok(Arrival::central(
-                self,
-                self.core().widen(generation),
-                generation,
-                index,
-            ));
-        }
+        self.arrive_and_drop_central()
     }
 
     /// Adds `k` parties from the next generation on (Java's `bulkRegister`, .NET's
@@ -391,58 +330,6 @@ impl Barrier {
         self.record_change(Change::Add(k))
     }
 
-    /// One party leaves without arriving (a seat leaving a broken or resetting barrier): from
-    /// the generation after the reset on.
-    pub(crate) fn drop_party(&self) {
-        let recorded = self.record_change(Change::Drop);
-        debug_assert!(recorded.is_ok(), "a drop never exceeds the limit");
-    }
-
-    /// Records `change` for the end of the open generation (see README.md, "Membership");
-    /// returns the parties the next generation will have.
-    fn record_change(&self, change: Change) -> Result<usize, MembershipError> {
-        // Inside the action its generation is full: the change would wait for it forever.
-        self.core().assert_not_in_action("add_parties");
-        loop {
-            let current = self.core().load();
-            if self.action_runs(current) {
-                // Its completer applies the changes recorded so far: wait for the next one.
-                self.wait_out_action(current);
-                continue;
-            }
-            let mut membership = self.membership();
-            let now = self.parties() + membership.added - membership.dropped;
-            let future = match change {
-                Change::Add(k) => now.checked_add(k).filter(|&p| p <= crate::MAX_PARTIES),
-                Change::Drop => Some(now.saturating_sub(1)),
-            };
-            let Some(future) = future else {
-                return Err(MembershipError::TooManyParties {
-                    max: crate::MAX_PARTIES,
-                });
-            };
-            if change == Change::Add(0) {
-                return Ok(future);
-            }
-            if self.mark_membership(current) {
-                match change {
-                    Change::Add(k) => membership.added += k,
-                    Change::Drop => membership.dropped += 1,
-                }
-                return Ok(future);
-            }
-        }
-    }
-
-    /// Sets the membership bit on `current` if the state still is `current` (the caller holds
-    /// the membership lock and records its change if this succeeds).
-    fn mark_membership(&self, current: State) -> bool {
-        // The lock orders the recorded change with the completer's reading of it.
-        self.core()
-            .compare_exchange(current, current.with_membership_pending())
-            .is_ok()
-    }
-
     fn assert_anonymous(&self, operation: &str) {
         if let Mode::Seated(_) = self.shared.mode {
             panic!(
@@ -450,191 +337,6 @@ impl Barrier {
                  needs a fixed identity per thread, so {operation} through the thread's Seat \
                  instead"
             );
-        }
-    }
-
-    #[inline]
-    fn wait_central(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
-        self.assert_anonymous("wait");
-        match self.join()? {
-            Joined::Waiting { generation, index } => self
-                .await_decision(generation, deadline_after(timeout))
-                .map(|()| index),
-            Joined::Released { .. } => {
-                self.core().notify();
-                Ok(self.parties() - 1)
-            }
-            Joined::Complete { generation } => self.complete(generation),
-        }
-    }
-
-    /// Joins the filling generation with one CAS, first waiting out a running action or reset.
-    #[inline]
-    fn join(&self) -> Result<Joined, BrokenBarrierError> {
-        let core = self.core();
-        // Acquire: the parties read below must be those of the generation this state belongs
-        // to, published by the CAS that started it (a stale state only makes the CAS fail).
-        let mut current = self.core().load();
-        loop {
-            let mut parties = self.parties();
-            if current.stage() != Stage::Filling || current.count() >= parties {
-                current = self.wait_until_joinable()?;
-                parties = self.parties();
-            }
-            let index = current.count();
-            let last = index + 1 == parties;
-            // A pending membership change needs the generation completed, not released in this
-            // CAS, so that the change is applied before the next generation starts.
-            let releases = last && core.action().is_none() && !current.membership_pending();
-            let next = if releases {
-                current.next_generation()
-            } else {
-                current.joined()
-            };
-            // AcqRel. Release: this arrival's earlier writes travel in the release sequence
-            // that the generation's releasing CAS ends, read by every waiter's Acquire poll.
-            // Acquire: the last arriver reads that sequence, so it (and its action) sees every
-            // earlier arrival's writes.
-            // Failure Acquire: as the load above.
-            match core.compare_exchange_weak(current, next) {
-                Ok(()) if releases => {
-                    core.started_generation(next);
-                    return Ok(Joined::Released {
-                        generation: current.generation(),
-                    });
-                }
-                Ok(()) if last => {
-                    return Ok(Joined::Complete {
-                        generation: current.generation(),
-                    })
-                }
-                Ok(()) => {
-                    return Ok(Joined::Waiting {
-                        generation: current.generation(),
-                        index,
-                    })
-                }
-                Err(actual) => current = actual,
-            }
-        }
-    }
-
-    /// Waits until a generation is filling with room for one more, or fails if the barrier is
-    /// broken. Not counted toward the caller's timeout.
-    #[cold]
-    fn wait_until_joinable(&self) -> Result<State, BrokenBarrierError> {
-        self.core().assert_not_in_action("wait");
-        let joinable = self
-            .core()
-            .wait_for_state(None, |state| match state.stage() {
-                Stage::Broken => Some(Err(broken(state))),
-                Stage::Filling if state.count() < self.parties() => Some(Ok(state)),
-                // A reset draining its waiters, or a full generation running its action.
-                _ => None,
-            });
-        joinable.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"))
-    }
-
-    /// Whether generation `generation` (the field), which this thread joined and has not
-    /// left, was released: while it is inside, the generation only moves on by a release.
-    pub(crate) fn is_released(&self, generation: u64) -> bool {
-        !self.core().load().is_generation(generation)
-    }
-
-    /// Waits until generation `generation`, which this thread joined, is released (`Ok`) or
-    /// fails (this thread leaves it and gets the error).
-    #[cold]
-    pub(crate) fn await_decision(
-        &self,
-        generation: u64,
-        mut deadline: Option<Instant>,
-    ) -> Result<(), BrokenBarrierError> {
-        loop {
-            let decided = self.core().wait_for_state(deadline, |state| {
-                is_decided(state, generation).then_some(state)
-            });
-            match decided {
-                Ok(state) if !state.is_generation(generation) => return Ok(()),
-                Ok(_) => return Err(self.leave(generation)),
-                Err(TimedOut) => match self.break_on_timeout(generation) {
-                    Some(true) => return Ok(()),
-                    Some(false) => return Err(self.leave(generation)),
-                    // Everyone has arrived and the action runs: the generation's outcome is
-                    // the action's, so wait for it without a deadline (as CPython does).
-                    None => deadline = None,
-                },
-            }
-        }
-    }
-
-    /// This waiter's deadline passed: break the barrier unless the generation was decided or is
-    /// complete. `Some(true)`: released meanwhile; `Some(false)`: failed (this thread's timeout
-    /// or another reason), leave it; `None`: complete, the action decides.
-    #[cold]
-    fn break_on_timeout(&self, generation: u64) -> Option<bool> {
-        let parties = self.parties();
-        let mut outcome = None;
-        let changed = self.core().transition(|state| {
-            if !state.is_generation(generation) {
-                outcome = Some(true);
-                None
-            } else if state.stage() != Stage::Filling {
-                outcome = Some(false);
-                None
-            } else if state.count() == parties {
-                outcome = None;
-                None
-            } else {
-                outcome = Some(false);
-                Some(state.failed(Stage::Broken, BrokenCause::TimedOut))
-            }
-        });
-        if changed.is_some() {
-            self.core().notify();
-        }
-        outcome
-    }
-
-    /// Leaves failed generation `generation` (see `Core::leave`).
-    pub(crate) fn leave(&self, generation: u64) -> BrokenBarrierError {
-        self.core()
-            .leave(generation, |drained| self.start_generation(drained))
-    }
-
-    /// The last arriver runs the action, then releases the generation or, if the action
-    /// panicked, breaks it, and resumes the panic. Nothing else can decide a complete
-    /// generation: timeouts are refused, abort and reset wait for the action.
-    fn complete(&self, generation: u64) -> Result<usize, BrokenBarrierError> {
-        let parties = self.parties();
-        let outcome = match &self.core().action() {
-            Some(action) => action.run(),
-            None => Ok(ControlFlow::Continue(())),
-        };
-        let (_, after) = self
-            .core()
-            .transition(|state| {
-                debug_assert!(
-                    state.is_generation(generation) && self.action_runs(state),
-                    "{state:?} was decided during the action of generation {generation}"
-                );
-                Some(match outcome {
-                    Ok(ControlFlow::Continue(())) => self.start_generation(state),
-                    // Released (the generation moved on) and finished in the same word, so every
-                    // waiter that sees its release also sees the end.
-                    Ok(ControlFlow::Break(())) => self.start_generation(state).finished(),
-                    Err(_) => state
-                        .failed(Stage::Broken, BrokenCause::ActionPanicked)
-                        .with_count(state.count() - 1),
-                })
-            })
-            .expect("deciding a complete generation always changes the state");
-        if outcome.is_ok() {
-            self.core().started_generation(after);
-        }
-        self.core().notify();
-        match outcome {
-            Ok(_) => Ok(parties - 1),
-            Err(panic) => resume_unwind(panic),
         }
     }
 
@@ -670,28 +372,7 @@ impl Barrier {
         if let Mode::Seated(seated) = &self.shared.mode {
             return seated.reset(self.core());
         }
-        loop {
-            let state = self.core().load();
-            let next = match state.stage() {
-                Stage::Filling if self.action_runs(state) => {
-                    self.wait_out_action(state);
-                    continue;
-                }
-                Stage::Filling if state.count() == 0 => return,
-                Stage::Filling => state.failed(Stage::Resetting, BrokenCause::Reset),
-                Stage::Resetting => return,
-                // With no parties left it stays finished (until `add_parties`).
-                Stage::Broken if state.count() == 0 => match self.start_generation(state) {
-                    next if next == state => return,
-                    next => next,
-                },
-                Stage::Broken => state.failed(Stage::Resetting, cause_of(state)),
-            };
-            if self.core().replace(state, |_| next) {
-                self.core().started_generation(next);
-                return;
-            }
-        }
+        self.reset_central()
     }
 
     /// Breaks the barrier (Python's `abort()`): current waiters and every later `wait` get
@@ -718,39 +399,7 @@ impl Barrier {
         if let Mode::Seated(seated) = &self.shared.mode {
             return seated.abort(self.core());
         }
-        loop {
-            let state = self.core().load();
-            let next = match state.stage() {
-                Stage::Broken => return,
-                Stage::Filling if self.action_runs(state) => {
-                    self.wait_out_action(state);
-                    continue;
-                }
-                Stage::Filling | Stage::Resetting => {
-                    state.failed(Stage::Broken, BrokenCause::Aborted)
-                }
-            };
-            if self.core().replace(state, |_| next) {
-                return;
-            }
-        }
-    }
-
-    /// Whether `state` is a complete generation whose action runs (only then is a filling
-    /// generation full: without an action the last arrival releases in the same CAS).
-    fn action_runs(&self, state: State) -> bool {
-        state.stage() == Stage::Filling && state.count() == self.parties()
-    }
-
-    /// Waits until the action seen running in `state` has decided its generation: `abort` and
-    /// `reset` wait for it, as CPython's do (its action holds the lock they need), so a
-    /// complete generation's outcome is always the action's.
-    #[cold]
-    fn wait_out_action(&self, state: State) {
-        let decided = self
-            .core()
-            .wait_for_state(None, |now| (now != state).then_some(()));
-        decided.unwrap_or_else(|TimedOut| unreachable!("waited without a deadline"));
+        self.abort_central()
     }
 
     /// The number of threads needed to pass the barrier.
@@ -818,46 +467,6 @@ impl Barrier {
             Mode::Anonymous => self.core().full_generation(self.core().load()),
             Mode::Seated(seated) => seated.generation(self.core().load()),
         }
-    }
-
-    /// The first state of the generation after `state`, which is full or failed (so nobody
-    /// can join it): applies the membership changes recorded for its end first. With no
-    /// parties left, the barrier is finished instead (`state` itself if it already was).
-    fn start_generation(&self, state: State) -> State {
-        let parties = if state.membership_pending() {
-            self.settle_membership()
-        } else {
-            self.parties()
-        };
-        if parties > 0 {
-            state.next_generation()
-        } else if !state.membership_pending()
-            && state.stage() == Stage::Broken
-            && state.cause() == Some(BrokenCause::Finished)
-        {
-            state
-        } else {
-            state.next_generation().finished()
-        }
-    }
-
-    /// Applies the recorded membership changes to `parties`; the new count. Only while no
-    /// generation can be joined (see `start_generation`), so it may run again if the CAS that
-    /// follows fails: the changes are taken once.
-    #[cold]
-    fn settle_membership(&self) -> usize {
-        let mut membership = self.membership();
-        let parties = self.parties() + membership.added - membership.dropped;
-        *membership = Membership::default();
-        self.core().set_parties(parties);
-        parties
-    }
-
-    fn membership(&self) -> crate::sync::MutexGuard<'_, Membership> {
-        self.shared
-            .membership
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether the barrier is broken (Python's `broken`). A [finished](Barrier::is_finished)
