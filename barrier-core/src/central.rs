@@ -80,7 +80,7 @@ impl Barrier {
     fn mark_membership(&self, current: State) -> bool {
         // The lock orders the recorded change with the completer's reading of it.
         self.core()
-            .compare_exchange(current, current.with_membership_pending())
+            .compare_exchange_weak(current, current.with_membership_pending())
             .is_ok()
     }
 
@@ -367,7 +367,7 @@ impl Barrier {
             let mut membership = self.membership();
             let joined = self
                 .core()
-                .compare_exchange(current, current.joined().with_membership_pending());
+                .compare_exchange_weak(current, current.joined().with_membership_pending());
             if joined.is_err() {
                 continue;
             }

@@ -94,19 +94,6 @@ impl Core {
             .map_err(State::from_bits)
     }
 
-    /// Like [`compare_exchange_weak`](Self::compare_exchange_weak), never failing spuriously.
-    pub(crate) fn compare_exchange(&self, current: State, next: State) -> Result<(), State> {
-        self.state
-            .compare_exchange(
-                current.bits(),
-                next.bits(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .map(|_| ())
-            .map_err(State::from_bits)
-    }
-
     /// Runs `wait` (one wait, of a thread of counter set `set`: a seat, or `None` for an
     /// anonymous thread), counted in the profile if the barrier keeps one.
     #[inline]
