@@ -4,7 +4,10 @@
 //! [`threading.Barrier`](https://docs.python.org/3/library/threading.html#barrier-objects):
 //! parties, an action run by the last arriver, timeouts, the arrival index returned by `wait`,
 //! `reset`, `abort`, `n_waiting`, `broken`, and [`BrokenBarrierError`], with spin-then-park
-//! waiting.
+//! waiting; and what Java's `Phaser` and C++20's `std::barrier` add: split-phase waits
+//! ([`Barrier::arrive`]), generation numbers, parties that leave or join
+//! ([`Barrier::arrive_and_drop`], [`Barrier::add_parties`], [`Seat::leave`]), and an action
+//! that ends the run ([`Barrier::is_finished`]).
 //!
 //! | item | what it is |
 //! |------|------------|
@@ -14,6 +17,7 @@
 //! | [`Seat`] | one thread's fixed place at a seated (tree, dissemination) barrier |
 //! | [`Arrival`] | a thread counted in that waits later (`arrive`, then `wait`): split-phase |
 //! | [`BrokenBarrierError`], [`BrokenCause`] | why a `wait` failed |
+//! | [`MembershipError`], [`LeaveError`] | why `add_parties` or [`Seat::leave`] was refused |
 //! | [`BuildError`], [`MAX_PARTIES`] | why a barrier could not be built; the most parties it may have |
 //! | [`Signal`] | the barriers' spin-yield-park waiting, for protocols that are not barriers |
 //! | [`BarrierProfile`], [`WaitCounts`], [`thread_wait_counts`] | what waits did: episodes, spins, yields, sleeps, wake-up delays |

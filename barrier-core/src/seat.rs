@@ -31,7 +31,8 @@ use crate::wait::{deadline_after, Parker, TimedOut};
 /// on their own when there is no action).
 ///
 /// Dropping a seat aborts its barrier: with a party gone no generation can complete again, and
-/// the other seats get an error instead of waiting forever.
+/// the other seats get an error instead of waiting forever. A seat of a central barrier can
+/// instead [`leave`](Seat::leave) it, and the others go on with one party fewer.
 ///
 /// # Examples
 ///
