@@ -19,6 +19,9 @@ use crate::wait::deadline_after;
 /// generation must also count itself out if that generation fails, or `reset` could never
 /// complete. Dropped while its thread panics, it aborts the barrier instead of waiting for
 /// threads that may never come (as a dropped [`Seat`] does), then counts itself out.
+/// Forgetting one (`std::mem::forget`) leaves its thread counted in for good: a reset of a
+/// generation that fails then never drains, and a seat stays open (its next `arrive` or `wait`
+/// panics), as a forgotten `MutexGuard` leaves its mutex locked.
 ///
 /// # Examples
 ///

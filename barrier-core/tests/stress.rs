@@ -331,8 +331,8 @@ fn grid_fault_free_split_phase() {
 
 /// `threads` threads on a barrier of as many parties; thread `i` leaves (`arrive_and_drop`)
 /// at its `every * (i + 1)`-th arrival, so the parties shrink every `every` generations until
-/// the barrier finishes. Arrivals mix `wait` and `arrive` + `wait` at random. Every
-/// generation's indices must be `0..` the threads still in it.
+/// the barrier finishes. Every arrival is an `arrive` and then a `wait`, with a pause between
+/// them at random. Every generation's indices must be `0..` the threads still in it.
 fn shrinking(threads: usize, every: usize, policy: WaitPolicy, seed: u64) {
     let barrier = Barrier::builder(threads)
         .wait_policy(policy)

@@ -618,6 +618,10 @@ fn boxed_reusing<T: Any + Send + Sync>(old: Option<Value>, value: T) -> Value {
 
 /// A worker's arrival at a split-phase barrier of an SPMD run ([`Ctx::arrive`]), waited for by
 /// [`wait`](CtxArrival::wait) or by its drop.
+///
+/// Forgetting one (`std::mem::forget`) leaves the worker counted in and its round open: its
+/// next collective panics before it writes anything, and the pool's barrier seat stays open, so
+/// later runs fail too, as a forgotten `MutexGuard` leaves its mutex locked.
 #[must_use = "the barrier completes when the arrival is waited for"]
 pub struct CtxArrival<'c> {
     arriving: Arriving<'c, Entry>,

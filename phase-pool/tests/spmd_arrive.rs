@@ -156,6 +156,21 @@ fn a_second_arrive_while_one_is_open_panics_clearly() {
         .expect_err("a second open arrival panics");
         let text = message(&*payload);
         assert!(text.contains("previous arrival is open"), "{text}");
-        assert_eq!(pool.run(|ctx| ctx.reduce(1, |a, b| a + b)), vec![2, 2]);
+    });
+}
+
+#[test]
+fn a_collective_after_a_forgotten_arrival_panics_before_writing() {
+    watchdog(|| {
+        let pool = pool(2);
+        let payload = catch_unwind(AssertUnwindSafe(|| {
+            pool.run(|ctx| {
+                std::mem::forget(ctx.arrive());
+                ctx.sync();
+            })
+        }))
+        .expect_err("a collective over an open arrival panics");
+        let text = message(&*payload);
+        assert!(text.contains("previous arrival is open"), "{text}");
     });
 }

@@ -191,16 +191,11 @@ impl<'a, E> Port<'a, E> {
     ///
     /// # Panics
     ///
-    /// If this port's previous `Arriving` is still open.
+    /// As `publish`.
     pub(crate) fn arrive_with(
         &self,
         make: impl FnOnce(Option<E>) -> E,
     ) -> Result<Arriving<'_, E>, Broken> {
-        assert!(
-            !self.arriving.get(),
-            "ctx.arrive() on worker {} while its previous arrival is open: wait for it first",
-            self.index
-        );
         let slots = self.publish(make)?;
         match self.seat.arrive() {
             Ok(arrival) => {
@@ -220,7 +215,17 @@ impl<'a, E> Port<'a, E> {
 
     /// Writes this port's entry of the coming round, made by `make` from its entry of two
     /// rounds ago; the round's slots.
+    ///
+    /// # Panics
+    ///
+    /// If an `Arriving` of this port is open (a second `arrive`, or a collective after one was
+    /// forgotten): its round's slot may still be read, so nothing is written.
     fn publish(&self, make: impl FnOnce(Option<E>) -> E) -> Result<&'a [Slot<E>], Broken> {
+        assert!(
+            !self.arriving.get(),
+            "a collective on worker {} while its previous arrival is open: wait for it first",
+            self.index
+        );
         if self.poisoned.get() {
             return Err(Broken);
         }
