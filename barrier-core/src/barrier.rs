@@ -438,7 +438,7 @@ impl Barrier {
         match &self.shared.mode {
             _ if state.stage() != Stage::Filling => 0,
             Mode::Anonymous => state.count(),
-            Mode::Seated(seated) => seated.n_waiting(),
+            Mode::Seated(seated) => seated.n_waiting(self.parties()),
         }
     }
 

@@ -132,7 +132,7 @@ impl Core {
     pub(crate) fn leave(
         &self,
         generation: u64,
-        start: impl Fn(State) -> State,
+        mut start: impl FnMut(State) -> State,
     ) -> BrokenBarrierError {
         let (before, after) = self
             .transition(|state| {

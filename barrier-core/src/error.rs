@@ -181,12 +181,12 @@ impl Error for MembershipError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LeaveError {
-    /// A seat of a tree or dissemination barrier cannot leave (their layout is for a fixed
+    /// A seat of a dissemination barrier cannot leave (its rounds are laid out for a fixed
     /// team): the seat, given back, still belongs to the barrier.
     Seated {
         /// The seat.
         seat: crate::Seat,
-        /// The barrier's algorithm: `"tree"` or `"dissemination"`.
+        /// The barrier's algorithm: `"dissemination"`.
         algorithm: &'static str,
     },
     /// The seat left, but the generation it arrived in failed, or the barrier was broken.

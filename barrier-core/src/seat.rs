@@ -31,8 +31,8 @@ use crate::wait::{deadline_after, Parker, TimedOut};
 /// on their own when there is no action).
 ///
 /// Dropping a seat aborts its barrier: with a party gone no generation can complete again, and
-/// the other seats get an error instead of waiting forever. A seat of a central barrier can
-/// instead [`leave`](Seat::leave) it, and the others go on with one party fewer.
+/// the other seats get an error instead of waiting forever. A seat of a central or tree barrier
+/// can instead [`leave`](Seat::leave) it, and the others go on with one party fewer.
 ///
 /// # Examples
 ///
@@ -62,6 +62,10 @@ pub struct Seat {
     /// waiting in it or by acknowledging its failure, so the seats' counts agree (see
     /// `README.md`, "Seats").
     generation: Cell<u64>,
+    /// The parties of the generation this seat last joined, and its rank among them (its
+    /// index, until seats leave a tree): refreshed when it joins one whose parties differ.
+    parties: Cell<usize>,
+    rank: Cell<usize>,
     /// Whether an [`Arrival`] of this seat is not waited for yet.
     arrival_open: Cell<bool>,
     /// Whether the seat left ([`Seat::leave`]): then dropping it aborts nothing.
@@ -71,6 +75,8 @@ pub struct Seat {
 impl Seat {
     pub(crate) fn new(barrier: Barrier, index: usize) -> Seat {
         Seat {
+            parties: Cell::new(barrier.parties()),
+            rank: Cell::new(index),
             barrier,
             index,
             generation: Cell::new(0),
@@ -272,16 +278,22 @@ impl Seat {
     /// outcome. On a broken barrier the seat leaves without arriving, from the generation
     /// after the reset on. (Dropping a seat instead aborts the barrier.)
     ///
-    /// Only seats of [`Algorithm::Central`](crate::Algorithm::Central) barriers can leave (and
-    /// those [`Algorithm::Auto`](crate::Algorithm::Auto) seats on it, up to 2 parties): a
-    /// tree's nodes and a dissemination barrier's rounds are laid out for a fixed team.
+    /// Seats of [`Algorithm::Central`](crate::Algorithm::Central) and
+    /// [`Algorithm::Tree`](crate::Algorithm::Tree) barriers can leave (and those
+    /// [`Algorithm::Auto`](crate::Algorithm::Auto) seats on them: up to 2 parties, or more
+    /// parties than cores): a tree counts a
+    /// seat that left as always arrived. From the next generation on, the indices are a
+    /// permutation of the smaller `0..parties`. A dissemination barrier's rounds pair fixed
+    /// partners, so its seats cannot leave.
     ///
     /// # Examples
     ///
     /// ```
     /// use barrier_core::{Algorithm, Barrier};
     ///
-    /// let (barrier, mut seats) = Barrier::builder(3).algorithm(Algorithm::Central).build_seated()?;
+    /// let (barrier, mut seats) = Barrier::builder(3)
+    ///     .algorithm(Algorithm::Tree { fan_in: 2 })
+    ///     .build_seated()?;
     /// let leaver = seats.pop().unwrap();
     /// std::thread::scope(|s| {
     ///     s.spawn(move || leaver.leave().unwrap());
@@ -301,7 +313,7 @@ impl Seat {
     ///
     /// # Errors
     ///
-    /// [`LeaveError::Seated`], which gives the seat back, on a tree or dissemination barrier;
+    /// [`LeaveError::Seated`], which gives the seat back, on a dissemination barrier;
     /// [`LeaveError::Broken`] if the generation it arrived in failed, or the barrier was broken
     /// (it has left either way).
     ///
@@ -313,11 +325,15 @@ impl Seat {
             self.refuse("leave");
         }
         if let Mode::Seated(seated) = self.barrier.mode() {
-            let algorithm = seated.algorithm_name();
-            return Err(LeaveError::Seated {
-                seat: self,
-                algorithm,
-            });
+            if !seated.can_depart() {
+                let algorithm = seated.algorithm_name();
+                return Err(LeaveError::Seated {
+                    seat: self,
+                    algorithm,
+                });
+            }
+            self.left.set(true);
+            return self.depart(seated).map_err(LeaveError::Broken);
         }
         self.left.set(true);
         match self.barrier.arrive_and_drop() {
@@ -326,6 +342,49 @@ impl Seat {
                 self.barrier.drop_party();
                 Err(LeaveError::Broken(broken))
             }
+        }
+    }
+
+    /// [`leave`](Seat::leave) on a tree: arrives in this seat's generation with its departure
+    /// recorded, so that the generation's start of the next one applies it, and waits for the
+    /// outcome. A failed barrier is left without arriving: the departure waits for the reset.
+    fn depart(&self, seated: &SeatTable) -> Result<(), BrokenBarrierError> {
+        loop {
+            let generation = self.generation.get();
+            let state = self.shared().load();
+            match state.stage() {
+                Stage::Filling => {}
+                // A reset drains: join the generation after it, as `wait` would.
+                Stage::Resetting => {
+                    self.enter_failed(state)?;
+                    continue;
+                }
+                Stage::Broken => {
+                    let mut departures = seated.departures();
+                    // Under the lock no generation starts: if the state is still this
+                    // failure, the reset that ends it applies the departure.
+                    if self.shared().load() != state {
+                        continue;
+                    }
+                    seated.record_departure(&mut departures, self.index);
+                    drop(departures);
+                    self.acknowledge(state);
+                    return Err(broken(state));
+                }
+            }
+            self.refresh_rank(seated);
+            // Recorded before the arrival, so whoever decides this generation sees it.
+            seated.record_departure(&mut seated.departures(), self.index);
+            if !seated.arrive(self.index, generation) {
+                let recorded = self.shared().wait_for_state(None, |state| {
+                    state.is_seated_failure_of(generation).then_some(state)
+                });
+                let state = recorded.unwrap_or_else(|_| unreachable!("waited without a deadline"));
+                self.acknowledge(state);
+                return Err(broken(state));
+            }
+            let deadline = deadline_after(self.shared().default_timeout());
+            return self.gather(seated, generation, deadline).map(drop);
         }
     }
 
@@ -384,6 +443,7 @@ impl Seat {
                 self.enter_failed(state)?;
                 continue;
             }
+            self.refresh_rank(seated);
             if !seated.arrive(self.index, generation) {
                 // A failure claimed this seat's place: wait until it is recorded, then handle
                 // it like any failure found on entry.
@@ -395,6 +455,17 @@ impl Seat {
                 continue;
             }
             return Ok(generation);
+        }
+    }
+
+    /// Before joining a generation (its start published its parties): refreshes this seat's
+    /// parties and rank if seats have left since it last joined one.
+    #[inline]
+    fn refresh_rank(&self, seated: &SeatTable) {
+        let parties = self.shared().parties();
+        if parties != self.parties.get() {
+            self.parties.set(parties);
+            self.rank.set(seated.rank(self.index));
         }
     }
 
@@ -480,8 +551,8 @@ impl Seat {
         if !seated.releases() {
             // Every seat has arrived and nothing runs before the release: done.
             self.generation.set(generation + 1);
-            let parties = self.barrier.parties();
-            return Ok(SeatTable::index(self.index, COMPLETER_SEAT, parties));
+            let (rank, parties) = (self.rank.get(), self.parties.get());
+            return Ok(SeatTable::index(rank, COMPLETER_SEAT, parties));
         }
         if self.index == COMPLETER_SEAT {
             self.complete(seated, generation)
@@ -513,14 +584,14 @@ impl Seat {
         generation: u64,
         deadline: Option<Instant>,
     ) -> Result<usize, BrokenBarrierError> {
-        let parties = self.barrier.parties();
+        let (rank, parties) = (self.rank.get(), self.parties.get());
         // As for a dissemination flag: the release word alone first.
         if let Some(completer) = self
             .shared()
             .poll_briefly(|| seated.poll_release(generation))
         {
             self.generation.set(generation + 1);
-            return Ok(SeatTable::index(self.index, completer, parties));
+            return Ok(SeatTable::index(rank, completer, parties));
         }
         let mut deadline = deadline;
         let poll = |state: State| match seated.poll_release(generation) {
@@ -531,7 +602,7 @@ impl Seat {
         match self.wait_or_time_out(seated, generation, parker, &mut deadline, poll) {
             Some(completer) => {
                 self.generation.set(generation + 1);
-                Ok(SeatTable::index(self.index, completer, parties))
+                Ok(SeatTable::index(rank, completer, parties))
             }
             None => Err(self.leave_failed()),
         }
@@ -566,7 +637,7 @@ impl Seat {
     /// The completer of `generation` runs the action, then releases the others, or records the
     /// action's panic as the generation's failure and resumes it.
     fn complete(&self, seated: &SeatTable, generation: u64) -> Result<usize, BrokenBarrierError> {
-        let parties = self.barrier.parties();
+        let parties = self.parties.get();
         let outcome = match self.shared().action() {
             Some(action) => action.run(),
             None => Ok(ControlFlow::Continue(())),
@@ -574,13 +645,20 @@ impl Seat {
         self.generation.set(generation + 1);
         match outcome {
             Ok(flow) => {
-                if flow.is_break() {
+                // Nobody can join the next generation before this release: the departures
+                // recorded in this one take effect now.
+                let left = if seated.departing() {
+                    seated.apply_departures(self.shared(), &mut seated.departures())
+                } else {
+                    parties
+                };
+                if flow.is_break() || left == 0 {
                     // Nobody can pass this generation before its release, so every seat is
                     // still to join the next one: fail that one now, before the release, so
                     // that each seat sees the end as soon as its wait returns.
                     seated.finish(self.shared(), generation + 1);
                 }
-                seated.publish_release(generation, self.index);
+                seated.publish_release(generation, self.rank.get());
                 self.shared().notify();
                 Ok(parties - 1)
             }
@@ -615,8 +693,15 @@ impl Seat {
         let generation = self.generation.get();
         if state.is_seated_failure_of(generation) {
             self.generation.set(generation + 1);
-            self.shared()
-                .leave(state.generation(), State::next_generation);
+            let Mode::Seated(seated) = self.barrier.mode() else {
+                unreachable!("only a seated barrier's seats acknowledge")
+            };
+            // Held across the CAS that may start the next generation (see
+            // `SeatTable::departures`).
+            let mut departures = seated.departures();
+            self.shared().leave(state.generation(), |drained| {
+                seated.start_generation(self.shared(), drained, &mut departures)
+            });
         }
     }
 }

@@ -11,17 +11,22 @@
 //! arrive, so it can never complete. Conversely, once every seat has arrived no claim can
 //! succeed, so the generation completes, and a dissemination seat that has finished its rounds
 //! returns at once, with no release hop.
+//!
+//! A tree seat may leave for good: its departure is recorded, and whoever starts the next
+//! generation (the completer, or the end of a failure) applies it while nobody can join: the
+//! seat's slot reads departed (never waited for, never claimed), the tree counts it as always
+//! arrived, and the parties and the other seats' ranks (their indices) shrink.
 
 use std::fmt;
 
 use crossbeam_utils::CachePadded;
 
 use crate::algo::Gather;
-use crate::alloc::try_collect;
+use crate::alloc::{out_of_memory, try_collect};
 use crate::core::Core;
 use crate::error::{BrokenCause, BuildError};
 use crate::state::{Stage, State};
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::wait::Parker;
 
 /// The per-seat part of a seated barrier.
@@ -40,6 +45,14 @@ pub(crate) struct SeatTable {
     /// waits at a flag, so that a signal wakes only the seat it is for. With one parker for
     /// all, each of a generation's `parties * rounds` signals woke every parked seat.
     flag_parkers: Box<[CachePadded<Parker>]>,
+    /// Seats whose departure waits for the start of the next generation (tree only). Locked by
+    /// a seat recording its departure and by whoever starts a generation after a failure,
+    /// across the CAS that starts it, so a departure recorded while none can be joined is
+    /// applied by the next start, never lost between two. Never held while waiting.
+    departures: Mutex<Vec<usize>>,
+    /// Per seat of a tree: its rank among the seats that have not left, which orders the
+    /// indices of a generation. Changed with the departures, published like them.
+    ranks: Box<[AtomicUsize]>,
     /// Cores assigned to the seats by the builder's placement.
     pub(crate) cores: Box<[Option<usize>]>,
 }
@@ -47,9 +60,15 @@ pub(crate) struct SeatTable {
 struct Release {
     /// `g + 1` once generation `g` was released (0: none yet).
     generation: AtomicU64,
-    /// The seat that completed it (for the indices).
+    /// The rank of the seat that completed it (for the indices).
     completer: AtomicUsize,
+    /// 1 while departures are recorded: the completer applies them before its release.
+    departing: AtomicUsize,
 }
+
+/// Slot value of a seat that has left: it never joins a generation again, and no failure
+/// claims it.
+const DEPARTED: u64 = u64::MAX;
 
 /// Slot value of a seat that arrived in generation `g`.
 fn arrived_in(generation: u64) -> u64 {
@@ -92,15 +111,30 @@ impl SeatTable {
             parties,
             std::iter::repeat_with(|| CachePadded::new(AtomicU64::new(0))),
         )?;
+        let (departures, ranks) = match gather {
+            Gather::Tree(_) => {
+                // Room for every seat up front, so that recording a departure never allocates.
+                let mut departures = Vec::new();
+                departures
+                    .try_reserve_exact(parties)
+                    .map_err(|_| out_of_memory::<usize>(parties, Some(parties)))?;
+                let ranks = try_collect(parties, parties, (0..parties).map(AtomicUsize::new))?;
+                (departures, ranks)
+            }
+            Gather::Dissemination(_) => (Vec::new(), Box::default()),
+        };
         Ok(SeatTable {
             gather,
             slots,
             release: CachePadded::new(Release {
                 generation: AtomicU64::new(0),
                 completer: AtomicUsize::new(0),
+                departing: AtomicUsize::new(0),
             }),
             releases,
             flag_parkers,
+            departures: Mutex::new(departures),
+            ranks,
             cores,
         })
     }
@@ -200,7 +234,7 @@ impl SeatTable {
         for slot in self.slots.iter() {
             // Acquire: a seat's arrival read here (or below) passes on what it wrote before.
             let mut current = slot.load(Ordering::Acquire);
-            while next_of(current) == generation {
+            while current != DEPARTED && next_of(current) == generation {
                 // AcqRel: see `arrive`.
                 match slot.compare_exchange(
                     current,
@@ -217,14 +251,18 @@ impl SeatTable {
         failed
     }
 
-    /// The first generation that not every seat has arrived in (or been claimed in).
+    /// The first generation that not every seat has arrived in (or been claimed in); once
+    /// every seat has left, the one after the last released.
     fn open_generation(&self) -> u64 {
         self.slots
             .iter()
             // Relaxed: a hint for `claim`, which re-reads and decides.
-            .map(|slot| next_of(slot.load(Ordering::Relaxed)))
+            .map(|slot| slot.load(Ordering::Relaxed))
+            .filter(|&slot| slot != DEPARTED)
+            .map(next_of)
             .min()
-            .unwrap_or(0)
+            // Relaxed: as above.
+            .unwrap_or_else(|| self.release.generation.load(Ordering::Relaxed))
     }
 
     /// Whether generation `generation`, which every seat arrived in, has been released (always
@@ -247,7 +285,8 @@ impl SeatTable {
                 .any(|slot| slot.load(Ordering::Acquire) == claimed_in(generation))
     }
 
-    /// The completer of `generation` releases it (tree, or after the action).
+    /// The completer of `generation`, of rank `completer`, releases it (tree, or after the
+    /// action).
     #[inline]
     pub(crate) fn publish_release(&self, generation: u64, completer: usize) {
         // Relaxed: published by the Release store below. Stored only when it changes, since the
@@ -262,7 +301,7 @@ impl SeatTable {
             .store(generation + 1, Ordering::Release);
     }
 
-    /// Polls for the release of `generation`: `Some(completer)` once released.
+    /// Polls for the release of `generation`: `Some(completer's rank)` once released.
     #[inline]
     pub(crate) fn poll_release(&self, generation: u64) -> Option<usize> {
         // Relaxed completer: read after the Acquire that synchronised with its publication.
@@ -270,14 +309,109 @@ impl SeatTable {
             .then(|| self.release.completer.load(Ordering::Relaxed))
     }
 
-    /// The seat's index in a released generation completed by `completer`: a permutation of
-    /// `0..parties` with the completer last.
+    /// The index of the seat of rank `rank` in a released generation of `parties` seats
+    /// completed by the seat of rank `completer`: a permutation of `0..parties` with the
+    /// completer last.
     #[inline]
-    pub(crate) fn index(seat: usize, completer: usize, parties: usize) -> usize {
-        match seat {
-            _ if seat == completer => parties - 1,
-            _ if seat < completer => seat,
-            _ => seat - 1,
+    pub(crate) fn index(rank: usize, completer: usize, parties: usize) -> usize {
+        match rank {
+            _ if rank == completer => parties - 1,
+            _ if rank < completer => rank,
+            _ => rank - 1,
+        }
+    }
+
+    /// Seat `seat`'s rank among the seats that have not left (its number, until one leaves).
+    pub(crate) fn rank(&self, seat: usize) -> usize {
+        // Relaxed: read after the start of a generation, which publishes the ranks with the
+        // parties (see `apply_departures`).
+        self.ranks
+            .get(seat)
+            .map_or(seat, |rank| rank.load(Ordering::Relaxed))
+    }
+
+    /// Whether seats can leave: a tree's can; dissemination's rounds are laid out for a fixed
+    /// team.
+    pub(crate) fn can_depart(&self) -> bool {
+        matches!(self.gather, Gather::Tree(_))
+    }
+
+    /// The recorded departures, locked (see `SeatTable::departures`).
+    pub(crate) fn departures(&self) -> MutexGuard<'_, Vec<usize>> {
+        self.departures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records that seat `seat` leaves: from the start of the generation after the one it is
+    /// in, or, on a failed barrier, after the reset. The caller then arrives (its generation
+    /// completes or fails only after that), or holds `departures` while it checks that no
+    /// generation was started since it saw the failure.
+    pub(crate) fn record_departure(&self, departures: &mut Vec<usize>, seat: usize) {
+        debug_assert!(self.can_depart() && !departures.contains(&seat));
+        departures.push(seat);
+        // Relaxed: the completer reads it after acquiring this seat's arrival (through the
+        // tree's nodes); every other start reads the departures under the lock.
+        self.release.departing.store(1, Ordering::Relaxed);
+    }
+
+    /// Whether departures are recorded, for the completer of a generation (see
+    /// `record_departure`).
+    #[inline]
+    pub(crate) fn departing(&self) -> bool {
+        // Relaxed: see `record_departure`.
+        self.release.departing.load(Ordering::Relaxed) != 0
+    }
+
+    /// Applies the recorded departures, while no generation can be joined, before the start
+    /// of the next one (which publishes all of this): their slots read departed, the tree
+    /// counts them as arrived, the others' ranks close up and the parties shrink. Returns the
+    /// parties of the next generation.
+    pub(crate) fn apply_departures(&self, core: &Core, departures: &mut Vec<usize>) -> usize {
+        let parties = core.parties();
+        if departures.is_empty() {
+            return parties;
+        }
+        let Gather::Tree(tree) = &self.gather else {
+            unreachable!("only a tree's seats leave")
+        };
+        for &seat in departures.iter() {
+            // Relaxed: published by the start, before which no failure claims this slot and the
+            // seat never writes it again.
+            self.slots[seat].store(DEPARTED, Ordering::Relaxed);
+            tree.depart(seat);
+        }
+        let left = parties - departures.len();
+        departures.clear();
+        self.release.departing.store(0, Ordering::Relaxed);
+        let present = self
+            .slots
+            .iter()
+            .zip(self.ranks.iter())
+            .filter(|(slot, _)| slot.load(Ordering::Relaxed) != DEPARTED);
+        for (rank, (_, slot_rank)) in present.enumerate() {
+            // Relaxed: as the slots.
+            slot_rank.store(rank, Ordering::Relaxed);
+        }
+        core.set_parties(left);
+        left
+    }
+
+    /// The first state after `failed`, a failure that every seat has acknowledged (drained),
+    /// holding `departures`: applies them first, and with no seat left the barrier stays
+    /// finished.
+    pub(crate) fn start_generation(
+        &self,
+        core: &Core,
+        failed: State,
+        departures: &mut Vec<usize>,
+    ) -> State {
+        if self.apply_departures(core, departures) > 0 {
+            failed.next_generation()
+        } else if failed.stage() == Stage::Broken && failed.cause() == Some(BrokenCause::Finished) {
+            failed
+        } else {
+            failed.next_generation().finished()
         }
     }
 
@@ -291,12 +425,13 @@ impl SeatTable {
         true
     }
 
-    /// The action of `generation - 1` ended the run: fails `generation`, which no seat can
-    /// have joined (they wait for the release of the one before), as finished.
+    /// The action of `generation - 1` ended the run, or its last seat left: fails
+    /// `generation`, which no seat can have joined (they wait for the release of the one
+    /// before), as finished.
     pub(crate) fn finish(&self, core: &Core, generation: u64) {
         let failed = self.claim(generation);
         debug_assert!(
-            failed,
+            failed || core.parties() == 0,
             "a seat joined generation {generation} before its release"
         );
         let recorded = self.record_failure(
@@ -370,7 +505,11 @@ impl SeatTable {
                 Stage::Resetting => true,
                 Stage::Filling => self.fail_open(core, Stage::Resetting, BrokenCause::Reset),
                 Stage::Broken if state.count() == 0 => {
-                    self.replace(core, state, State::next_generation)
+                    let mut departures = self.departures();
+                    match self.start_generation(core, state, &mut departures) {
+                        next if next == state => true,
+                        next => self.replace(core, state, |_| next),
+                    }
                 }
                 Stage::Broken => self.replace(core, state, |state| {
                     let cause = state.cause().unwrap_or(BrokenCause::Reset);
@@ -410,7 +549,7 @@ impl SeatTable {
 
     /// Seats that arrived in the open generation: `parties` while a complete generation waits
     /// for its release (the action runs).
-    pub(crate) fn n_waiting(&self) -> usize {
+    pub(crate) fn n_waiting(&self, parties: usize) -> usize {
         let generation = self.open_generation();
         // Relaxed: advisory, like any snapshot of a moving barrier.
         let arrived = self
@@ -419,7 +558,7 @@ impl SeatTable {
             .filter(|slot| slot.load(Ordering::Relaxed) == arrived_in(generation))
             .count();
         if arrived == 0 && generation > 0 && !self.released(generation - 1) {
-            self.slots.len()
+            parties
         } else {
             arrived
         }
@@ -446,6 +585,15 @@ mod tests {
             assert_eq!(next_of(arrived_in(g)), g + 1);
             assert_eq!(next_of(claimed_in(g)), g + 1);
             assert_ne!(arrived_in(g), claimed_in(g));
+        }
+    }
+
+    #[test]
+    fn a_departed_slot_is_never_joined() {
+        for g in [0, 1, 7, 1 << 40] {
+            assert_ne!(next_of(DEPARTED), g);
+            assert_ne!(DEPARTED, arrived_in(g));
+            assert_ne!(DEPARTED, claimed_in(g));
         }
     }
 

@@ -12,8 +12,8 @@ use std::sync::{Arc, Barrier as StdBarrier};
 use std::thread;
 use std::time::Duration;
 
-use barrier_core::{Algorithm, Barrier, BarrierBuilder, BrokenCause, Seat};
-use common::{eventually, with_watchdog, HANG};
+use barrier_core::{Algorithm, Barrier, BrokenCause};
+use common::{eventually, on_seats, seated, with_watchdog, HANG};
 
 /// Every algorithm a seat can wait through (`Central` seats wait on the anonymous barrier).
 const ALGORITHMS: [Algorithm; 4] = [
@@ -30,28 +30,6 @@ const SPLIT: [Algorithm; 3] = [
     Algorithm::Tree { fan_in: 2 },
     Algorithm::Tree { fan_in: 4 },
 ];
-
-fn seated(builder: BarrierBuilder, algorithm: Algorithm) -> (Barrier, Vec<Seat>) {
-    builder.algorithm(algorithm).build_seated().unwrap()
-}
-
-/// Runs `f(seat)` on one thread per seat, under a watchdog; results in seat order.
-fn on_seats<R: Send + 'static>(
-    seats: Vec<Seat>,
-    f: impl Fn(Seat) -> R + Send + Sync + 'static,
-) -> Vec<R> {
-    with_watchdog(HANG, move || {
-        let f = Arc::new(f);
-        let handles: Vec<_> = seats
-            .into_iter()
-            .map(|seat| {
-                let f = Arc::clone(&f);
-                thread::spawn(move || f(seat))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
 
 /// An action counting its runs.
 fn counting() -> (Arc<AtomicUsize>, impl FnMut() + Send + 'static) {
@@ -655,48 +633,4 @@ fn arrive_and_drop_racing_the_release_has_one_outcome() {
         assert_eq!((barrier.parties(), barrier.generation()), (1, 1));
         assert_eq!(barrier.wait(), Ok(0), "one party left, alone");
     }
-}
-
-#[test]
-fn seated_barriers_refuse_membership_changes_clearly() {
-    for algorithm in [Algorithm::Tree { fan_in: 2 }, Algorithm::Dissemination] {
-        let (barrier, mut seats) = seated(Barrier::builder(3), algorithm);
-        let error = barrier.add_parties(1).unwrap_err();
-        assert!(
-            error.to_string().contains("fixed when it is built"),
-            "{error}"
-        );
-        let seat = seats.pop().unwrap();
-        match seat.leave() {
-            Err(barrier_core::LeaveError::Seated {
-                seat,
-                algorithm: name,
-            }) => {
-                assert!(error.to_string().contains(name));
-                seats.push(seat);
-            }
-            other => panic!("{algorithm:?}: {other:?}"),
-        }
-        assert!(!barrier.is_broken(), "the refused seat still belongs to it");
-        let outcomes = on_seats(seats, |seat| seat.wait().is_ok());
-        assert_eq!(outcomes, [true; 3]);
-    }
-}
-
-#[test]
-fn a_central_seat_leaves_without_breaking_the_barrier() {
-    let (barrier, mut seats) = seated(Barrier::builder(3), Algorithm::Central);
-    let leaver = seats.pop().unwrap();
-    let results = with_watchdog(HANG, move || {
-        let t = thread::spawn(move || leaver.leave());
-        let others = on_seats(seats, |seat| (0..5).all(|_| seat.wait().is_ok()));
-        (t.join().unwrap().is_ok(), others)
-    });
-    assert_eq!(results, (true, vec![true, true]));
-    assert_eq!(barrier.parties(), 2);
-    assert_eq!(
-        barrier.generation(),
-        5,
-        "the leaver's generation and four more"
-    );
 }

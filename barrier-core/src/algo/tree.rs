@@ -4,6 +4,9 @@
 //! Each node is one word on its own cache line holding `(generation tag, count)`, so at most
 //! `fan_in` threads contend on a line, and a node left half-counted by a failed generation is
 //! reset by the first arrival of a later one (its tag differs).
+//!
+//! A seat that leaves for good is counted as always arrived: its leaf expects one arrival
+//! fewer, and a node left with none is taken out of its parent's count in turn.
 
 use crossbeam_utils::CachePadded;
 
@@ -11,7 +14,7 @@ use super::Reached;
 use crate::alloc::out_of_memory;
 use crate::error::BuildError;
 use crate::state::MAX_PARTIES;
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// Bits of the node word holding the arrival count; the generation tag sits above them.
 const COUNT_BITS: u32 = 32;
@@ -20,8 +23,10 @@ const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 struct Node {
     /// `(generation << COUNT_BITS) | arrivals`.
     word: CachePadded<AtomicU64>,
-    /// Children (seats or nodes) that arrive here each generation.
-    expected: u64,
+    /// Children (seats or nodes) that arrive here each generation. Lowered by
+    /// [`Tree::depart`] only while no generation can be joined; the release (or the state
+    /// word's CAS) that starts the next generation publishes it.
+    expected: AtomicUsize,
     parent: Option<usize>,
 }
 
@@ -57,7 +62,7 @@ impl Tree {
             for first in (0..children).step_by(fan_in) {
                 nodes.push(Node {
                     word: CachePadded::new(AtomicU64::new(0)),
-                    expected: ((children - first).min(fan_in)) as u64,
+                    expected: AtomicUsize::new((children - first).min(fan_in)),
                     parent: None,
                 });
             }
@@ -87,12 +92,33 @@ impl Tree {
         let mut index = seat / self.fan_in;
         loop {
             let node = &self.nodes[index];
-            if node.arrive(generation) < node.expected {
+            if node.arrive(generation) < node.expected() {
                 return Reached::Wait;
             }
             match node.parent {
                 Some(parent) => index = parent,
                 None => return Reached::Completer,
+            }
+        }
+    }
+
+    /// Seat `seat` leaves for good: from the next generation on, the tree completes without
+    /// it. Only while no generation can be joined (its caller holds the departures and starts
+    /// the next generation after). Returns whether seats are left.
+    pub(crate) fn depart(&self, seat: usize) -> bool {
+        let mut index = seat / self.fan_in;
+        loop {
+            let node = &self.nodes[index];
+            // Relaxed: no arrival reads it until the next generation starts, which publishes it.
+            let left = node.expected.load(Ordering::Relaxed) - 1;
+            node.expected.store(left, Ordering::Relaxed);
+            if left > 0 {
+                return true;
+            }
+            // Nobody arrives here any more: the parent expects one child fewer.
+            match node.parent {
+                Some(parent) => index = parent,
+                None => return false,
             }
         }
     }
@@ -114,6 +140,13 @@ fn node_count(parties: usize, fan_in: usize) -> usize {
 }
 
 impl Node {
+    #[inline]
+    fn expected(&self) -> u64 {
+        // Relaxed: changed only between generations, published by the release this seat's
+        // arrival follows.
+        self.expected.load(Ordering::Relaxed) as u64
+    }
+
     /// Counts one arrival for `generation`; returns the count including it.
     fn arrive(&self, generation: u64) -> u64 {
         let tag = generation << COUNT_BITS;
@@ -183,6 +216,32 @@ mod tests {
         // Levels of 2^31, 2^30, ..., 1 nodes.
         assert_eq!(node_count(MAX_PARTIES, 2), (1 << 32) - 1);
         assert_eq!(node_count(MAX_PARTIES, usize::MAX), 1);
+    }
+
+    #[test]
+    fn departed_seats_count_as_arrived() {
+        for fan_in in 2..=4 {
+            for parties in 1..=17 {
+                // Seats leave in an order that empties whole leaves and subtrees.
+                let tree = Tree::new(parties, fan_in).unwrap();
+                let mut present: Vec<usize> = (0..parties).collect();
+                let mut generation = 0;
+                while let Some(&gone) = present.get(present.len() / 2) {
+                    present.retain(|&s| s != gone);
+                    assert_eq!(tree.depart(gone), !present.is_empty());
+                    if present.is_empty() {
+                        break;
+                    }
+                    let done: Vec<usize> = present
+                        .iter()
+                        .copied()
+                        .filter(|&s| tree.arrive(s, generation) == Reached::Completer)
+                        .collect();
+                    assert_eq!(done, [*present.last().unwrap()], "p={parties} k={fan_in}");
+                    generation += 1;
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Helpers shared by barrier-core's integration tests.
 #![allow(dead_code)]
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -39,3 +39,29 @@ pub fn eventually(limit: Duration, what: &str, mut condition: impl FnMut() -> bo
 
 /// A generous bound for anything that should take microseconds.
 pub const HANG: Duration = Duration::from_secs(30);
+
+/// A seated barrier of `builder` on `algorithm`.
+pub fn seated(
+    builder: barrier_core::BarrierBuilder,
+    algorithm: barrier_core::Algorithm,
+) -> (barrier_core::Barrier, Vec<barrier_core::Seat>) {
+    builder.algorithm(algorithm).build_seated().unwrap()
+}
+
+/// Runs `f(seat)` on one thread per seat, under a watchdog; results in seat order.
+pub fn on_seats<R: Send + 'static>(
+    seats: Vec<barrier_core::Seat>,
+    f: impl Fn(barrier_core::Seat) -> R + Send + Sync + 'static,
+) -> Vec<R> {
+    with_watchdog(HANG, move || {
+        let f = Arc::new(f);
+        let handles: Vec<_> = seats
+            .into_iter()
+            .map(|seat| {
+                let f = Arc::clone(&f);
+                thread::spawn(move || f(seat))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
