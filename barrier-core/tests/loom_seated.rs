@@ -312,3 +312,44 @@ fn a_seats_arrival_racing_an_abort() {
         });
     }
 }
+
+/// A tree seat leaves while the other waits in the same generation and then alone: both
+/// generations are released, and the second has one party.
+#[test]
+fn a_tree_seat_leaving_while_the_other_waits() {
+    model(3, || {
+        let (barrier, first, second) = two_parked_seats(Algorithm::Tree { fan_in: 2 });
+        let leaver = thread::spawn(move || second.leave().is_ok());
+        let together = first.wait();
+        assert!(leaver.join().unwrap(), "the leave failed");
+        assert!(together.is_ok(), "{together:?}");
+        assert_eq!(first.wait(), Ok(0), "alone after the departure");
+        assert_eq!((barrier.parties(), barrier.generation()), (1, 2));
+    });
+}
+
+/// A tree seat leaves while the other waits and a third thread aborts: one outcome for the
+/// generation, and after a reset the seat that stayed waits alone, whichever generation the
+/// abort failed.
+#[test]
+fn a_tree_seat_leaving_racing_an_abort() {
+    model(2, || {
+        let (barrier, first, second) = two_parked_seats(Algorithm::Tree { fan_in: 2 });
+        let aborter = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.abort())
+        };
+        let leaver = thread::spawn(move || match second.leave() {
+            Ok(()) => Ok(0),
+            Err(barrier_core::LeaveError::Broken(error)) => Err(error),
+            Err(other) => panic!("{other:?}"),
+        });
+        let mine = first.wait();
+        aborter.join().unwrap();
+        let theirs = leaver.join().unwrap();
+        assert_eq!(mine.is_ok(), theirs.is_ok(), "{mine:?} / {theirs:?}");
+        barrier.reset();
+        assert_eq!(first.wait(), Ok(0), "alone after the departure");
+        assert_eq!(barrier.parties(), 1);
+    });
+}
