@@ -2,7 +2,7 @@
 //! fan-in remainders, oversubscribed on small machines) x wait policy x with and without an
 //! action (without one, dissemination seats leave after their rounds, with no completer), fault
 //! -free and with random aborts, resets and timeouts, invariants checked every generation, each
-//! cell bounded by a watchdog.
+//! cell bounded by a watchdog; and tree seats that leave one by one.
 
 mod common;
 
@@ -297,4 +297,81 @@ fn grid_with_aborts_resets_and_timeouts() {
         }
     }
     assert!(failures > 0, "the chaos thread injected no failure at all");
+}
+
+/// Tree seats of `policy`; seat `i` leaves (`Seat::leave`) at its `every * (i + 1)`-th
+/// arrival, so the parties shrink every `every` generations until the barrier finishes. The
+/// other arrivals alternate `wait` with `arrive`, a random pause, and `wait`. Every
+/// generation's indices must be distinct and below its parties, one per seat that stayed.
+fn shrinking_seats(fan_in: usize, threads: usize, every: usize, policy: WaitPolicy, seed: u64) {
+    let (barrier, seats) = Barrier::builder(threads)
+        .algorithm(Algorithm::Tree { fan_in })
+        .wait_policy(policy)
+        .build_seated()
+        .unwrap();
+    let handles: Vec<_> = seats
+        .into_iter()
+        .map(|seat| {
+            thread::spawn(move || {
+                let i = seat.index();
+                let mut rng = Xorshift(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9));
+                let arrivals = every * (i + 1);
+                let mut seen = Vec::with_capacity(arrivals);
+                for k in 1..arrivals {
+                    let generation = seat.barrier().generation();
+                    let index = if k % 2 == 0 {
+                        seat.wait()
+                    } else {
+                        let arrival = seat.arrive().expect("no faults injected");
+                        assert_eq!(arrival.generation(), generation);
+                        if rng.below(2) == 0 {
+                            std::hint::spin_loop();
+                        }
+                        arrival.wait()
+                    };
+                    seen.push((generation, index.expect("no faults injected")));
+                }
+                seat.leave().expect("no faults injected");
+                seen
+            })
+        })
+        .collect();
+    let mut by_generation: Vec<Vec<usize>> = vec![Vec::new(); every * threads];
+    for handle in handles {
+        for (generation, index) in handle.join().unwrap() {
+            by_generation[generation as usize].push(index);
+        }
+    }
+    for (generation, mut indices) in by_generation.into_iter().enumerate() {
+        let parties = threads - generation / every;
+        let leaving = usize::from((generation + 1) % every == 0);
+        indices.sort_unstable();
+        indices.dedup();
+        assert_eq!(indices.len(), parties - leaving, "generation {generation}");
+        assert!(
+            indices.iter().all(|&i| i < parties),
+            "generation {generation} of {parties}: {indices:?}"
+        );
+    }
+    assert!(barrier.is_finished(), "every seat left");
+    assert_eq!(barrier.generation(), (every * threads) as u64);
+}
+
+#[test]
+fn grid_tree_seats_leaving() {
+    for fan_in in [2, 4] {
+        for policy in POLICIES {
+            for parties in PARTIES {
+                let every = if policy == WaitPolicy::Adaptive && parties <= 8 {
+                    1_000
+                } else {
+                    100
+                };
+                println!("cell: tree of fan-in {fan_in}, {parties} seats leaving, {policy:?}");
+                with_watchdog(CELL_LIMIT, move || {
+                    shrinking_seats(fan_in, parties, every, policy, 0x5EA7 ^ parties as u64)
+                });
+            }
+        }
+    }
 }
