@@ -50,82 +50,89 @@ use crate::wait::deadline_after;
 /// ```
 #[must_use = "an arrival is waited for by `wait`, or by its drop"]
 pub struct Arrival<'a> {
+    on: On<'a>,
+    /// The generation this thread arrived in, in full.
     generation: u64,
-    pending: Option<Pending<'a>>,
-    /// The outcome when it was decided inside `arrive` (the last arriver).
-    decided: Result<usize, BrokenBarrierError>,
+    /// [`On::Released`]: this thread's index. [`On::Barrier`], [`On::CentralSeat`]: the state
+    /// word's generation field (26 bits) above the arrival index (32 bits), see [`pack`].
+    data: u64,
 }
 
-/// What an undecided arrival waits for.
-enum Pending<'a> {
-    /// Generation `generation` (the state word's field) of an anonymous barrier, joined with
-    /// arrival index `index`.
-    Central {
-        barrier: &'a Barrier,
-        generation: u64,
-        index: usize,
-        /// The seat it arrived through, if any, whose arrival is open until this one ends.
-        seat: Option<&'a Seat>,
-    },
-    /// The release of generation `generation` of `seat`'s barrier.
-    Seat { seat: &'a Seat, generation: u64 },
+/// What an arrival waits on. Three words with `generation` and `data`, so that `arrive` and
+/// `wait` pass it in few stores and loads.
+#[derive(Clone, Copy)]
+enum On<'a> {
+    /// Decided inside `arrive` (the last arriver): released.
+    Released,
+    /// A generation of an anonymous barrier.
+    Barrier(&'a Barrier),
+    /// A generation of a central barrier, joined through a seat whose arrival is open until
+    /// this one ends.
+    CentralSeat(&'a Seat),
+    /// The release of `generation` of a seated barrier.
+    Seat(&'a Seat),
+}
+
+const INDEX_BITS: u32 = 32;
+
+/// `data` of a central arrival: the state word's generation `field`, arrival index `index`.
+fn pack(field: u64, index: usize) -> u64 {
+    debug_assert!(field < 1 << (64 - INDEX_BITS) && (index as u64) < 1 << INDEX_BITS);
+    (field << INDEX_BITS) | index as u64
+}
+
+/// The `(field, index)` packed in `data`.
+fn unpack(data: u64) -> (u64, usize) {
+    (
+        data >> INDEX_BITS,
+        (data & ((1 << INDEX_BITS) - 1)) as usize,
+    )
 }
 
 impl<'a> Arrival<'a> {
+    /// An arrival at generation `full` (state field `field`) of an anonymous barrier, with
+    /// arrival index `index`.
     pub(crate) fn central(
         barrier: &'a Barrier,
         full: u64,
-        generation: u64,
+        field: u64,
         index: usize,
     ) -> Arrival<'a> {
-        Arrival::pending(
-            full,
-            Pending::Central {
-                barrier,
-                generation,
-                index,
-                seat: None,
-            },
-        )
+        Arrival {
+            on: On::Barrier(barrier),
+            generation: full,
+            data: pack(field, index),
+        }
     }
 
     /// This arrival, made through `seat` of a central barrier: the seat's arrival is open
     /// while this one is undecided. Whether it is.
-    pub(crate) fn through(mut self, through: &'a Seat) -> (Arrival<'a>, bool) {
-        let open = match &mut self.pending {
-            Some(Pending::Central { seat, .. }) => {
-                *seat = Some(through);
-                true
-            }
-            _ => false,
-        };
+    pub(crate) fn through(mut self, seat: &'a Seat) -> (Arrival<'a>, bool) {
+        let open = matches!(self.on, On::Barrier(_));
+        if open {
+            self.on = On::CentralSeat(seat);
+        }
         (self, open)
     }
 
+    /// An arrival of `seat` (tree or dissemination) at generation `generation`.
     #[inline]
     pub(crate) fn seated(seat: &'a Seat, generation: u64) -> Arrival<'a> {
-        Arrival::pending(generation, Pending::Seat { seat, generation })
-    }
-
-    #[inline]
-    fn pending(generation: u64, pending: Pending<'a>) -> Arrival<'a> {
         Arrival {
+            on: On::Seat(seat),
             generation,
-            pending: Some(pending),
-            decided: Ok(0),
+            data: 0,
         }
     }
 
-    /// An arrival whose generation `arrive` decided (this thread arrived last).
+    /// An arrival whose generation `arrive` released (this thread arrived last), with index
+    /// `index`.
     #[inline]
-    pub(crate) fn decided(
-        generation: u64,
-        outcome: Result<usize, BrokenBarrierError>,
-    ) -> Arrival<'a> {
+    pub(crate) fn released(generation: u64, index: usize) -> Arrival<'a> {
         Arrival {
+            on: On::Released,
             generation,
-            pending: None,
-            decided: outcome,
+            data: index as u64,
         }
     }
 
@@ -137,9 +144,11 @@ impl<'a> Arrival<'a> {
     /// [`BrokenBarrierError`] if the generation fails (abort, reset, a timeout, a panicking
     /// action); if this wait's timeout expires first, it breaks the barrier for everyone.
     #[inline]
-    pub fn wait(mut self) -> Result<usize, BrokenBarrierError> {
-        let timeout = self.default_timeout();
-        self.finish(timeout)
+    pub fn wait(self) -> Result<usize, BrokenBarrierError> {
+        let outcome = self.finish(self.default_timeout());
+        // Waited for: the drop has nothing left to do (an arrival holds only references).
+        std::mem::forget(self);
+        outcome
     }
 
     /// Like [`wait`](Arrival::wait), with `timeout` instead of the default, counted from this
@@ -148,22 +157,21 @@ impl<'a> Arrival<'a> {
     /// # Errors
     ///
     /// As [`wait`](Arrival::wait).
-    pub fn wait_timeout(mut self, timeout: Duration) -> Result<usize, BrokenBarrierError> {
-        self.finish(Some(timeout))
+    pub fn wait_timeout(self, timeout: Duration) -> Result<usize, BrokenBarrierError> {
+        let outcome = self.finish(Some(timeout));
+        std::mem::forget(self);
+        outcome
     }
 
     /// Whether the generation has been released (so [`wait`](Arrival::wait) returns `Ok` at
     /// once). `false` while it fills, and if it failed.
     #[must_use]
     pub fn is_released(&self) -> bool {
-        match &self.pending {
-            None => self.decided.is_ok(),
-            Some(Pending::Central {
-                barrier,
-                generation,
-                ..
-            }) => barrier.is_released(*generation),
-            Some(Pending::Seat { seat, generation }) => seat.is_released(*generation),
+        match self.on {
+            On::Released => true,
+            On::Barrier(barrier) => barrier.is_released(unpack(self.data).0),
+            On::CentralSeat(seat) => seat.barrier().is_released(unpack(self.data).0),
+            On::Seat(seat) => seat.is_released(self.generation),
         }
     }
 
@@ -174,61 +182,60 @@ impl<'a> Arrival<'a> {
     }
 
     /// The barrier of a pending arrival.
-    fn barrier(&self) -> &'a Barrier {
-        match &self.pending {
-            Some(Pending::Central { barrier, .. }) => barrier,
-            Some(Pending::Seat { seat, .. }) => seat.barrier(),
-            None => unreachable!("only a pending arrival has a barrier to wait on"),
+    fn barrier(&self) -> Option<&'a Barrier> {
+        match self.on {
+            On::Released => None,
+            On::Barrier(barrier) => Some(barrier),
+            On::CentralSeat(seat) | On::Seat(seat) => Some(seat.barrier()),
         }
     }
 
     #[inline]
     fn default_timeout(&self) -> Option<Duration> {
-        match &self.pending {
-            None => None,
-            Some(Pending::Central { barrier, .. }) => barrier.core().default_timeout(),
-            Some(Pending::Seat { seat, .. }) => seat.barrier().core().default_timeout(),
+        self.barrier()
+            .and_then(|barrier| barrier.core().default_timeout())
+    }
+
+    /// Waits for the outcome, with `timeout` from now. Called once: by `wait`, or by the drop.
+    #[inline]
+    fn finish(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
+        match self.on {
+            On::Released => Ok(self.data as usize),
+            On::Seat(seat) => seat.await_release(self.generation, deadline_after(timeout)),
+            On::Barrier(barrier) => self.await_central(barrier, timeout),
+            On::CentralSeat(seat) => {
+                seat.close_arrival();
+                self.await_central(seat.barrier(), timeout)
+            }
         }
     }
 
     #[inline]
-    fn finish(&mut self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
-        match self.pending.take() {
-            None => self.decided,
-            Some(Pending::Central {
-                barrier,
-                generation,
-                index,
-                seat,
-            }) => {
-                if let Some(seat) = seat {
-                    seat.close_arrival();
-                }
-                barrier
-                    .await_decision(generation, deadline_after(timeout))
-                    .map(|()| index)
-            }
-            Some(Pending::Seat { seat, generation }) => {
-                seat.await_release(generation, deadline_after(timeout))
-            }
-        }
+    fn await_central(
+        &self,
+        barrier: &Barrier,
+        timeout: Option<Duration>,
+    ) -> Result<usize, BrokenBarrierError> {
+        let (field, index) = unpack(self.data);
+        barrier
+            .await_decision(field, deadline_after(timeout))
+            .map(|()| index)
     }
 }
 
 impl Drop for Arrival<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.pending.is_none() {
+        let Some(barrier) = self.barrier() else {
             return;
-        }
+        };
         if std::thread::panicking() {
             // Unwinding: the others may never come, so do not wait for them. Break the barrier
             // (as a dropped seat does), which decides the generation at once unless it was
             // released first, and count this thread out of it.
-            self.barrier().abort();
+            barrier.abort();
         }
-        let timeout = self.default_timeout();
-        let _ = self.finish(timeout);
+        let _ = self.finish(self.default_timeout());
     }
 }
 

@@ -338,18 +338,19 @@ impl Barrier {
 
     pub(super) fn arrive_central(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
         self.assert_anonymous("arrive");
-        let (generation, outcome) = match self.join()? {
+        // The last arriver's outcome is decided here: released (an action's panic resumes).
+        let (generation, index) = match self.join()? {
             Joined::Waiting { generation, index } => {
                 let full = self.core().widen(generation);
                 return Ok(Arrival::central(self, full, generation, index));
             }
             Joined::Released { generation } => {
                 self.core().notify();
-                (generation, Ok(self.parties() - 1))
+                (generation, self.parties() - 1)
             }
-            Joined::Complete { generation } => (generation, self.complete(generation)),
+            Joined::Complete { generation } => (generation, self.complete(generation)?),
         };
-        Ok(Arrival::decided(self.core().widen(generation), outcome))
+        Ok(Arrival::released(self.core().widen(generation), index))
     }
 
     pub(super) fn arrive_and_drop_central(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
@@ -375,8 +376,8 @@ impl Barrier {
             drop(membership);
             let generation = current.generation();
             if index + 1 == parties {
-                let outcome = self.complete(generation);
-                return Ok(Arrival::decided(self.core().widen(generation), outcome));
+                let index = self.complete(generation)?;
+                return Ok(Arrival::released(self.core().widen(generation), index));
             }
             return Ok(Arrival::central(
                 self,

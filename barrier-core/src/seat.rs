@@ -237,8 +237,9 @@ impl Seat {
             Gather::Tree(tree) => {
                 let generation = self.join(seated)?;
                 if tree.arrive(self.index, generation) == Reached::Completer {
-                    let outcome = self.complete(seated, generation);
-                    return Ok(Arrival::decided(generation, outcome));
+                    // Released here (an action's panic resumes here).
+                    let index = self.complete(seated, generation)?;
+                    return Ok(Arrival::released(generation, index));
                 }
                 self.arrival_open.set(true);
                 Ok(Arrival::seated(self, generation))
@@ -247,8 +248,8 @@ impl Seat {
                 let generation = self.join(seated)?;
                 if dissemination.rounds() == 0 {
                     // A team of one: nothing to signal; it completes here.
-                    let outcome = self.disseminate(seated, dissemination, generation, false, None);
-                    return Ok(Arrival::decided(generation, outcome));
+                    let index = self.disseminate(seated, dissemination, generation, false, None)?;
+                    return Ok(Arrival::released(generation, index));
                 }
                 self.signal(seated, dissemination, generation, 0);
                 self.arrival_open.set(true);
