@@ -9,21 +9,19 @@
 use std::fmt;
 use std::time::Duration;
 
+use std::time::Instant;
+
 use crate::action::Action;
 use crate::arrival::Arrival;
 use crate::builder::BarrierBuilder;
+use crate::central::{Arrived, Central, Change};
 use crate::core::Core;
 use crate::error::{BrokenBarrierError, BrokenCause, MembershipError};
 use crate::profile::{BarrierProfile, Counters};
 use crate::seated::SeatTable;
 use crate::state::Stage;
-use crate::sync::{Arc, Mutex};
+use crate::sync::Arc;
 use crate::wait::Budget;
-
-#[path = "central.rs"]
-mod central;
-
-use central::{Change, Membership};
 
 /// A reusable barrier for a fixed number of threads, with the semantics of Python's
 /// `threading.Barrier`.
@@ -62,8 +60,6 @@ pub struct Barrier {
 /// What every handle of one barrier shares.
 struct Shared {
     core: Core,
-    /// Changes of the parties recorded for the end of the open generation (central only).
-    membership: Mutex<Membership>,
     mode: Mode,
 }
 
@@ -71,7 +67,7 @@ struct Shared {
 #[derive(Debug)]
 pub(crate) enum Mode {
     /// Any thread calls `wait`; arrivals count in the state word (the central algorithm).
-    Anonymous,
+    Anonymous(Central),
     /// Fixed seats gather through a scalable algorithm; see `seat.rs`.
     Seated(Box<SeatTable>),
 }
@@ -107,7 +103,6 @@ impl Barrier {
     ) -> Barrier {
         let shared = Shared {
             core: Core::new(parties, action, default_timeout, budget, counters),
-            membership: Mutex::new(Membership::default()),
             mode,
         };
         Barrier {
@@ -196,7 +191,9 @@ impl Barrier {
 
     #[inline]
     pub(crate) fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
-        self.core().profiled(None, || self.wait_central(timeout))
+        let central = self.central("wait");
+        self.core()
+            .profiled(None, || central.wait(self.core(), timeout))
     }
 
     /// What this barrier's waits did since the last call (take-and-reset): episodes, waits
@@ -247,7 +244,8 @@ impl Barrier {
     /// As [`wait`](Barrier::wait): resumes the action's panic in the last arriver; panics on a
     /// seated barrier (arrive through a [`Seat`](crate::Seat)) or inside its own action.
     pub fn arrive(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
-        self.arrive_central()
+        let arrived = self.central("arrive").arrive(self.core())?;
+        Ok(self.arrival(arrived))
     }
 
     /// Arrives in the filling generation and leaves the barrier: from the next generation on
@@ -292,7 +290,49 @@ impl Barrier {
     /// As [`arrive`](Barrier::arrive). A seated barrier's seats leave with
     /// [`Seat::leave`](crate::Seat::leave).
     pub fn arrive_and_drop(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
-        self.arrive_and_drop_central()
+        let arrived = self
+            .central("arrive_and_drop")
+            .arrive_and_drop(self.core())?;
+        Ok(self.arrival(arrived))
+    }
+
+    /// The [`Arrival`] of an arrival at the central algorithm.
+    #[inline]
+    fn arrival(&self, arrived: Arrived) -> Arrival<'_> {
+        match arrived {
+            Arrived::Waiting { generation, index } => {
+                let full = self.core().widen(generation);
+                Arrival::central(self, full, generation, index)
+            }
+            Arrived::Released { generation, index } => {
+                Arrival::released(self.core().widen(generation), index)
+            }
+        }
+    }
+
+    /// Whether generation `generation` (the state word's field) of an anonymous barrier, which
+    /// the caller joined and has not left, was released.
+    #[inline]
+    pub(crate) fn is_released(&self, generation: u64) -> bool {
+        Central::is_released(self.core(), generation)
+    }
+
+    /// Waits for the outcome of generation `generation` (the state word's field) of an
+    /// anonymous barrier, which the caller joined.
+    #[inline]
+    pub(crate) fn await_decision(
+        &self,
+        generation: u64,
+        deadline: Option<Instant>,
+    ) -> Result<(), BrokenBarrierError> {
+        self.central("wait")
+            .await_decision(self.core(), generation, deadline)
+    }
+
+    /// One party leaves without arriving (a central seat leaving a broken or resetting
+    /// barrier): from the generation after the reset on.
+    pub(crate) fn drop_party(&self) {
+        self.central("leave").drop_party(self.core());
     }
 
     /// Adds `k` parties from the next generation on (Java's `bulkRegister`, .NET's
@@ -322,21 +362,21 @@ impl Barrier {
     ///
     /// If called from inside this barrier's own action.
     pub fn add_parties(&self, k: usize) -> Result<usize, MembershipError> {
-        if let Mode::Seated(seated) = &self.shared.mode {
-            return Err(MembershipError::Seated {
+        match &self.shared.mode {
+            Mode::Seated(seated) => Err(MembershipError::Seated {
                 algorithm: seated.algorithm_name(),
-            });
+            }),
+            Mode::Anonymous(central) => central.record_change(self.core(), Change::Add(k)),
         }
-        self.record_change(Change::Add(k))
     }
 
-    fn assert_anonymous(&self, operation: &str) {
-        if let Mode::Seated(_) = self.shared.mode {
-            panic!(
-                "Barrier::{operation} on a barrier built with build_seated(): its algorithm \
-                 needs a fixed identity per thread, so {operation} through the thread's Seat \
-                 instead"
-            );
+    /// The central algorithm of an anonymous barrier, for `operation`; a seated barrier's
+    /// threads must go through their seats.
+    #[inline]
+    fn central(&self, operation: &str) -> &Central {
+        match &self.shared.mode {
+            Mode::Anonymous(central) => central,
+            Mode::Seated(_) => refuse_seated(operation),
         }
     }
 
@@ -369,10 +409,10 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn reset(&self) {
         self.core().assert_not_in_action("reset");
-        if let Mode::Seated(seated) = &self.shared.mode {
-            return seated.reset(self.core());
+        match &self.shared.mode {
+            Mode::Seated(seated) => seated.reset(self.core()),
+            Mode::Anonymous(central) => central.reset(self.core()),
         }
-        self.reset_central()
     }
 
     /// Breaks the barrier (Python's `abort()`): current waiters and every later `wait` get
@@ -396,10 +436,10 @@ impl Barrier {
     /// If called from inside this barrier's own action.
     pub fn abort(&self) {
         self.core().assert_not_in_action("abort");
-        if let Mode::Seated(seated) = &self.shared.mode {
-            return seated.abort(self.core());
+        match &self.shared.mode {
+            Mode::Seated(seated) => seated.abort(self.core()),
+            Mode::Anonymous(central) => central.abort(self.core()),
         }
-        self.abort_central()
     }
 
     /// The number of threads needed to pass the barrier.
@@ -437,7 +477,7 @@ impl Barrier {
         let state = self.core().load();
         match &self.shared.mode {
             _ if state.stage() != Stage::Filling => 0,
-            Mode::Anonymous => state.count(),
+            Mode::Anonymous(_) => state.count(),
             Mode::Seated(seated) => seated.n_waiting(self.parties()),
         }
     }
@@ -464,7 +504,7 @@ impl Barrier {
     #[must_use]
     pub fn generation(&self) -> u64 {
         match &self.shared.mode {
-            Mode::Anonymous => self.core().full_generation(self.core().load()),
+            Mode::Anonymous(_) => self.core().full_generation(self.core().load()),
             Mode::Seated(seated) => seated.generation(self.core().load()),
         }
     }
@@ -493,6 +533,14 @@ impl Barrier {
     pub(crate) fn mode(&self) -> &Mode {
         &self.shared.mode
     }
+}
+
+#[cold]
+fn refuse_seated(operation: &str) -> ! {
+    panic!(
+        "Barrier::{operation} on a barrier built with build_seated(): its algorithm needs a \
+         fixed identity per thread, so {operation} through the thread's Seat instead"
+    );
 }
 
 impl fmt::Debug for Barrier {

@@ -8,6 +8,7 @@ use crate::action::{Action, ActionOutcome};
 use crate::algo::{Dissemination, Gather, Tree};
 use crate::alloc::{out_of_memory, try_collect};
 use crate::barrier::{Barrier, Mode};
+use crate::central::Central;
 use crate::error::BuildError;
 use crate::profile::{self, Counters};
 use crate::seat::Seat;
@@ -356,7 +357,7 @@ impl BarrierBuilder {
             Algorithm::Central | Algorithm::Auto => {
                 let policy = WaitPolicy::resolve(self.wait_policy)?;
                 let profile = profile::resolve(self.profile)?;
-                Ok(self.finish(policy, profile, Mode::Anonymous))
+                Ok(self.finish(policy, profile, Mode::Anonymous(Central::default())))
             }
             algorithm => Err(BuildError::NeedsSeats { algorithm }),
         }
@@ -442,7 +443,7 @@ impl BarrierBuilder {
             Algorithm::Central | Algorithm::Auto => None,
         };
         let mode = match gather {
-            None => Mode::Anonymous,
+            None => Mode::Anonymous(Central::default()),
             Some(gather) => {
                 let usable = topology::usable_cores();
                 let cores = try_collect(parties, parties, self.placement.cores(parties, &usable))?;
@@ -487,7 +488,7 @@ impl BarrierBuilder {
         // One set of counters per seat, so that profiling seats do not share a line; an
         // anonymous barrier's threads spread over a few sets (`Counters::for_this_thread`).
         let sets = match &mode {
-            Mode::Anonymous => profile::ANONYMOUS_SETS,
+            Mode::Anonymous(_) => profile::ANONYMOUS_SETS,
             Mode::Seated(_) => self.parties,
         };
         let counters = profile.then(|| (0..sets).map(|_| Counters::default()).collect());

@@ -1,6 +1,6 @@
 //! The shared core of every barrier: the packed state word and the transitions on it, where
 //! waiters sleep, the wait budget, the action, the parties, the widening of the generation
-//! number, and the profile's counters. The central algorithm (`barrier.rs`) and the seated
+//! number, and the profile's counters. The central algorithm (`central.rs`) and the seated
 //! protocol (`seated.rs`, `seat.rs`) are written on it; the core knows neither.
 
 use std::time::{Duration, Instant};

@@ -51,6 +51,7 @@ mod alloc;
 mod arrival;
 mod barrier;
 mod builder;
+mod central;
 mod core;
 mod error;
 mod profile;

@@ -108,7 +108,7 @@ impl Seat {
     pub fn core(&self) -> Option<usize> {
         match self.barrier.mode() {
             Mode::Seated(seated) => seated.cores[self.index],
-            Mode::Anonymous => None,
+            Mode::Anonymous(_) => None,
         }
     }
 
@@ -186,7 +186,7 @@ impl Seat {
             self.refuse("wait");
         }
         match self.barrier.mode() {
-            Mode::Anonymous => self.barrier.wait_with(timeout),
+            Mode::Anonymous(_) => self.barrier.wait_with(timeout),
             Mode::Seated(seated) => self
                 .shared()
                 .profiled(Some(self.index), || self.wait_seated(seated, timeout)),
@@ -226,7 +226,7 @@ impl Seat {
             self.refuse("arrive");
         }
         let seated = match self.barrier.mode() {
-            Mode::Anonymous => {
+            Mode::Anonymous(_) => {
                 let (arrival, open) = self.barrier.arrive()?.through(self);
                 self.arrival_open.set(open);
                 return Ok(arrival);
@@ -397,7 +397,7 @@ impl Seat {
                 Gather::Dissemination(_) if !seated.releases() => false,
                 _ => seated.poll_release(generation).is_some(),
             },
-            Mode::Anonymous => unreachable!("an anonymous barrier's arrival is not a seat's"),
+            Mode::Anonymous(_) => unreachable!("an anonymous barrier's arrival is not a seat's"),
         }
     }
 
@@ -417,7 +417,7 @@ impl Seat {
                     self.disseminate(seated, dissemination, generation, true, deadline)
                 }
             },
-            Mode::Anonymous => unreachable!("an anonymous barrier's arrival is not a seat's"),
+            Mode::Anonymous(_) => unreachable!("an anonymous barrier's arrival is not a seat's"),
         }
     }
 

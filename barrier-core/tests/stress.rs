@@ -189,7 +189,8 @@ impl Faults {
 
 /// `parties` workers wait in a loop, sometimes with tiny timeouts, while a chaos thread aborts
 /// and resets at random moments; after any failure everyone recovers together. The chaos thread
-/// stops the run after `episodes` successful waits per worker (in total).
+/// stops the run after `episodes` successful waits per worker (in total) and at least one
+/// failure.
 fn with_faults(parties: usize, episodes: usize, policy: WaitPolicy, seed: u64) {
     let generations = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&generations);
@@ -257,7 +258,11 @@ fn with_faults(parties: usize, episodes: usize, policy: WaitPolicy, seed: u64) {
         thread::spawn(move || {
             let mut rng = Rng(seed.rotate_left(17) | 1);
             loop {
-                if faults.ok_waits.load(Ordering::SeqCst) >= parties * episodes {
+                // Not before some fault took effect: on a loaded machine the workers may
+                // otherwise finish while this thread waits for a core.
+                if faults.ok_waits.load(Ordering::SeqCst) >= parties * episodes
+                    && faults.failures.load(Ordering::Relaxed) > 0
+                {
                     faults.stop.store(true, Ordering::SeqCst);
                     // Wake everyone still inside a wait; later waits fail at once.
                     faults.barrier.abort();
