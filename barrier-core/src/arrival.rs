@@ -145,7 +145,11 @@ impl<'a> Arrival<'a> {
     /// action); if this wait's timeout expires first, it breaks the barrier for everyone.
     #[inline]
     pub fn wait(self) -> Result<usize, BrokenBarrierError> {
-        let outcome = self.finish(self.default_timeout());
+        let outcome = match self.on {
+            // The last arriver's: decided, no timeout to look up.
+            On::Released => Ok(self.data as usize),
+            _ => self.finish(self.default_timeout()),
+        };
         // Waited for: the drop has nothing left to do (an arrival holds only references).
         std::mem::forget(self);
         outcome

@@ -243,6 +243,7 @@ impl Barrier {
     ///
     /// As [`wait`](Barrier::wait): resumes the action's panic in the last arriver; panics on a
     /// seated barrier (arrive through a [`Seat`](crate::Seat)) or inside its own action.
+    #[inline]
     pub fn arrive(&self) -> Result<Arrival<'_>, BrokenBarrierError> {
         let arrived = self.central("arrive").arrive(self.core())?;
         Ok(self.arrival(arrived))

@@ -124,7 +124,7 @@ impl Central {
     }
 
     /// Joins the filling generation with one CAS, first waiting out a running action or reset.
-    #[inline]
+    #[inline(always)]
     fn join(&self, core: &Core) -> Result<Joined, BrokenBarrierError> {
         // Acquire: the parties read below must be those of the generation this state belongs
         // to, published by the CAS that started it (a stale state only makes the CAS fail).
@@ -350,6 +350,7 @@ impl Central {
         debug_assert!(recorded.is_ok(), "a drop never exceeds the limit");
     }
 
+    #[inline]
     pub(crate) fn arrive(&self, core: &Core) -> Result<Arrived, BrokenBarrierError> {
         // The last arriver's outcome is decided here: released (an action's panic resumes).
         let (generation, index) = match self.join(core)? {
