@@ -7,9 +7,7 @@
 //! this file.
 
 use std::fmt;
-use std::time::Duration;
-
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::action::Action;
 use crate::arrival::Arrival;
