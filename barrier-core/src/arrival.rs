@@ -2,6 +2,7 @@
 //! (split-phase waiting).
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 use crate::barrier::Barrier;
@@ -145,14 +146,12 @@ impl<'a> Arrival<'a> {
     /// action); if this wait's timeout expires first, it breaks the barrier for everyone.
     #[inline]
     pub fn wait(self) -> Result<usize, BrokenBarrierError> {
-        let outcome = match self.on {
+        let this = ManuallyDrop::new(self);
+        match this.on {
             // The last arriver's: decided, no timeout to look up.
-            On::Released => Ok(self.data as usize),
-            _ => self.finish(self.default_timeout()),
-        };
-        // Waited for: the drop has nothing left to do (an arrival holds only references).
-        std::mem::forget(self);
-        outcome
+            On::Released => Ok(this.data as usize),
+            _ => this.finish(this.default_timeout()),
+        }
     }
 
     /// Like [`wait`](Arrival::wait), with `timeout` instead of the default, counted from this
@@ -162,9 +161,7 @@ impl<'a> Arrival<'a> {
     ///
     /// As [`wait`](Arrival::wait).
     pub fn wait_timeout(self, timeout: Duration) -> Result<usize, BrokenBarrierError> {
-        let outcome = self.finish(Some(timeout));
-        std::mem::forget(self);
-        outcome
+        ManuallyDrop::new(self).finish(Some(timeout))
     }
 
     /// Whether the generation has been released (so [`wait`](Arrival::wait) returns `Ok` at
@@ -200,7 +197,9 @@ impl<'a> Arrival<'a> {
             .and_then(|barrier| barrier.core().default_timeout())
     }
 
-    /// Waits for the outcome, with `timeout` from now. Called once: by `wait`, or by the drop.
+    /// Waits for the outcome, with `timeout` from now. Called once: by `wait` (on an arrival
+    /// that is not dropped after, even if this panics: an action's panic resumes here in a
+    /// dissemination barrier's seat 0, and a drop would wait again), or by the drop.
     #[inline]
     fn finish(&self, timeout: Option<Duration>) -> Result<usize, BrokenBarrierError> {
         match self.on {

@@ -280,12 +280,11 @@ impl Seat {
     /// after the reset on. (Dropping a seat instead aborts the barrier.)
     ///
     /// Seats of [`Algorithm::Central`](crate::Algorithm::Central) and
-    /// [`Algorithm::Tree`](crate::Algorithm::Tree) barriers can leave (and those
-    /// [`Algorithm::Auto`](crate::Algorithm::Auto) seats on them: up to 2 parties, or more
-    /// parties than cores): a tree counts a
-    /// seat that left as always arrived. From the next generation on, the indices are a
-    /// permutation of the smaller `0..parties`. A dissemination barrier's rounds pair fixed
-    /// partners, so its seats cannot leave.
+    /// [`Algorithm::Tree`](crate::Algorithm::Tree) barriers can leave, and so can those that
+    /// [`Algorithm::Auto`](crate::Algorithm::Auto) seats on them (up to 2 parties, or more
+    /// parties than cores): a tree counts a seat that left as always arrived. From the next
+    /// generation on, the indices are a permutation of the smaller `0..parties`. A
+    /// dissemination barrier's rounds pair fixed partners, so its seats cannot leave.
     ///
     /// # Examples
     ///
@@ -346,9 +345,9 @@ impl Seat {
         }
     }
 
-    /// [`leave`](Seat::leave) on a tree: arrives in this seat's generation with its departure
-    /// recorded, so that the generation's start of the next one applies it, and waits for the
-    /// outcome. A failed barrier is left without arriving: the departure waits for the reset.
+    /// [`leave`](Seat::leave) on a tree: records the departure, so that whoever starts the next
+    /// generation applies it, then arrives in this seat's generation and waits for its
+    /// outcome. A broken barrier is left without arriving: the departure waits for the reset.
     fn depart(&self, seated: &SeatTable) -> Result<(), BrokenBarrierError> {
         loop {
             let generation = self.generation.get();

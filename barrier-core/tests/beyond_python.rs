@@ -287,6 +287,32 @@ fn an_action_panic_resumes_in_the_last_arrive() {
 }
 
 #[test]
+fn an_action_panic_resumes_in_the_dissemination_completers_wait() {
+    // Seat 0 completes a dissemination generation, and runs the action, in its wait: the
+    // panic resumes there, once, and the arrival does not wait again as it unwinds.
+    for parties in [2, 5] {
+        let (barrier, seats) = seated(
+            Barrier::builder(parties).action(|| -> () { panic!("action failed") }),
+            Algorithm::Dissemination,
+        );
+        let outcomes = on_seats(seats, |seat| {
+            let arrival = seat.arrive().unwrap();
+            if seat.index() == 0 {
+                let panicked = catch_unwind(AssertUnwindSafe(|| arrival.wait()));
+                let message = panicked.unwrap_err();
+                assert_eq!(message.downcast_ref::<&str>(), Some(&"action failed"));
+                None
+            } else {
+                Some(arrival.wait().unwrap_err().cause())
+            }
+        });
+        let causes: Vec<_> = outcomes.into_iter().flatten().collect();
+        assert_eq!(causes, vec![BrokenCause::ActionPanicked; parties - 1]);
+        assert!(barrier.is_broken());
+    }
+}
+
+#[test]
 fn generations_count_releases_and_reset_failures() {
     for algorithm in ALGORITHMS {
         let (barrier, seats) = seated(Barrier::builder(3), algorithm);
