@@ -137,8 +137,8 @@ fn the_completer_of_the_shrunk_team_gets_the_last_index_and_runs_the_action() {
         start.wait();
         (0..200).all(|_| {
             let index = seat.wait().unwrap();
-            // Every seat of a generation has returned before the next action runs, so the
-            // runner read here is this generation's unless this seat is the next completer.
+            // The next action needs this seat's next arrival: when this seat got the last
+            // index, the runner is still this generation's, which must be this seat.
             index != 2 || runner.load(Ordering::SeqCst) == seat.index()
         })
     });
