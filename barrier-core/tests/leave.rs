@@ -11,7 +11,9 @@ use std::thread;
 use std::time::Duration;
 
 use barrier_core::{Algorithm, Barrier, BrokenCause, LeaveError};
-use common::{eventually, on_seats, seated, HANG};
+use common::{
+    assert_indices_with_leavers, eventually, indices_by_generation, on_seats, seated, HANG,
+};
 
 /// The algorithms whose seats can leave.
 const LEAVING: [Algorithm; 4] = [
@@ -20,37 +22,6 @@ const LEAVING: [Algorithm; 4] = [
     Algorithm::Tree { fan_in: 3 },
     Algorithm::Tree { fan_in: 4 },
 ];
-
-/// Asserts that the indices of each generation in `waits` (pairs of generation and index) are
-/// distinct and below that generation's parties, `parties(generation)`, and that there are
-/// `parties(generation) - leavers(generation)` of them (a leaver's wait returns no index).
-fn assert_indices(
-    waits: &[(u64, usize)],
-    generations: u64,
-    parties: impl Fn(u64) -> usize,
-    leavers: impl Fn(u64) -> usize,
-    what: &str,
-) {
-    for generation in 0..generations {
-        let mut indices: Vec<usize> = waits
-            .iter()
-            .filter(|(g, _)| *g == generation)
-            .map(|&(_, index)| index)
-            .collect();
-        indices.sort_unstable();
-        indices.dedup();
-        let parties = parties(generation);
-        assert_eq!(
-            indices.len(),
-            parties - leavers(generation),
-            "{what}: generation {generation}: {indices:?}"
-        );
-        assert!(
-            indices.iter().all(|&i| i < parties),
-            "{what}: generation {generation} of {parties}: {indices:?}"
-        );
-    }
-}
 
 #[test]
 fn seats_that_leave_one_by_one_shrink_every_later_generation() {
@@ -80,11 +51,14 @@ fn seats_that_leave_one_by_one_shrink_every_later_generation() {
                 seat.leave().unwrap();
                 mine
             });
-            let waits: Vec<(u64, usize)> = waits.into_iter().flatten().collect();
             let generations = 2 * parties as u64 + 1;
-            let present = |g: u64| (0..parties).filter(|s| 2 * (*s as u64 + 1) >= g).count();
-            let leaving = |g: u64| (0..parties).filter(|s| 2 * (*s as u64 + 1) == g).count();
-            assert_indices(&waits, generations, present, leaving, &what);
+            let by_generation = indices_by_generation(waits.into_iter().flatten(), 2 * parties + 1);
+            for (g, indices) in (0..).zip(&by_generation) {
+                let present = (0..parties).filter(|s| 2 * (*s as u64 + 1) >= g).count();
+                let leaving = (0..parties).filter(|s| 2 * (*s as u64 + 1) == g).count();
+                let what = format!("{what}: generation {g}");
+                assert_indices_with_leavers(indices, present, leaving, &what);
+            }
             assert_eq!(runs.load(Ordering::SeqCst), generations as usize, "{what}");
             assert_eq!(barrier.parties(), 0, "{what}");
             assert!(barrier.is_finished(), "{what}: the last seat left");

@@ -18,7 +18,7 @@ use std::thread;
 use std::time::Duration;
 
 use barrier_core::{Barrier, WaitPolicy};
-use common::with_watchdog;
+use common::{indices_by_generation, with_watchdog};
 
 /// A deterministic xorshift generator per thread.
 struct Rng(u64);
@@ -367,15 +367,10 @@ fn shrinking(threads: usize, every: usize, policy: WaitPolicy, seed: u64) {
             })
         })
         .collect();
-    let mut by_generation: Vec<Vec<usize>> = vec![Vec::new(); every * threads];
-    for handle in handles {
-        for (generation, index) in handle.join().unwrap() {
-            by_generation[generation as usize].push(index);
-        }
-    }
-    for (generation, mut indices) in by_generation.into_iter().enumerate() {
+    let waits = handles.into_iter().flat_map(|h| h.join().unwrap());
+    let by_generation = indices_by_generation(waits, every * threads);
+    for (generation, indices) in by_generation.into_iter().enumerate() {
         let present = threads - generation / every;
-        indices.sort_unstable();
         assert_eq!(
             indices,
             (0..present).collect::<Vec<_>>(),

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use barrier_core::{Algorithm, Barrier, BarrierBuilder, Seat, WaitPolicy};
-use common::with_watchdog;
+use common::{assert_indices_with_leavers, indices_by_generation, with_watchdog};
 
 const ALGORITHMS: [Algorithm; 3] = [
     Algorithm::Tree { fan_in: 2 },
@@ -336,22 +336,13 @@ fn shrinking_seats(fan_in: usize, threads: usize, every: usize, policy: WaitPoli
             })
         })
         .collect();
-    let mut by_generation: Vec<Vec<usize>> = vec![Vec::new(); every * threads];
-    for handle in handles {
-        for (generation, index) in handle.join().unwrap() {
-            by_generation[generation as usize].push(index);
-        }
-    }
-    for (generation, mut indices) in by_generation.into_iter().enumerate() {
+    let waits = handles.into_iter().flat_map(|h| h.join().unwrap());
+    let by_generation = indices_by_generation(waits, every * threads);
+    for (generation, indices) in by_generation.iter().enumerate() {
         let parties = threads - generation / every;
         let leaving = usize::from((generation + 1) % every == 0);
-        indices.sort_unstable();
-        indices.dedup();
-        assert_eq!(indices.len(), parties - leaving, "generation {generation}");
-        assert!(
-            indices.iter().all(|&i| i < parties),
-            "generation {generation} of {parties}: {indices:?}"
-        );
+        let what = format!("generation {generation}");
+        assert_indices_with_leavers(indices, parties, leaving, &what);
     }
     assert!(barrier.is_finished(), "every seat left");
     assert_eq!(barrier.generation(), (every * threads) as u64);

@@ -65,3 +65,32 @@ pub fn on_seats<R: Send + 'static>(
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }
+
+/// The indices of `waits` (pairs of generation and index) grouped by generation and sorted, for
+/// generations `0..generations`.
+pub fn indices_by_generation(
+    waits: impl IntoIterator<Item = (u64, usize)>,
+    generations: usize,
+) -> Vec<Vec<usize>> {
+    let mut by_generation = vec![Vec::new(); generations];
+    for (generation, index) in waits {
+        by_generation[generation as usize].push(index);
+    }
+    for indices in &mut by_generation {
+        indices.sort_unstable();
+    }
+    by_generation
+}
+
+/// Asserts that the sorted `indices` of a generation of `parties` seats, `leavers` of which
+/// left in it (a leave returns no index), are distinct, below `parties`, and one per seat that
+/// stayed.
+pub fn assert_indices_with_leavers(indices: &[usize], parties: usize, leavers: usize, what: &str) {
+    let mut distinct = indices.to_vec();
+    distinct.dedup();
+    assert_eq!(distinct.len(), parties - leavers, "{what}: {indices:?}");
+    assert!(
+        distinct.iter().all(|&i| i < parties),
+        "{what}, of {parties}: {indices:?}"
+    );
+}
